@@ -1,0 +1,21 @@
+"""Placeholder: the table loader is being written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dynamics_stats.core.errors import LoadError
+from dynamics_stats.core.run_log import RunLog
+from dynamics_stats.io._base import LoaderSpec, LoadOptions
+
+
+def _sniff(path: Path) -> bool:
+    return False
+
+
+def _load(path: Path, options: LoadOptions) -> RunLog:
+    raise LoadError("the table loader is not written yet")
+
+
+SPEC = LoaderSpec(format="table", description="table", sniff=_sniff, load=_load)
+PARQUET_SPEC = LoaderSpec(format="parquet", description="parquet", sniff=_sniff, load=_load)
