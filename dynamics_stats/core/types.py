@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "ROLES",
+    "BoolArray",
     "Direction",
     "FloatArray",
     "HParamValue",
@@ -25,6 +26,7 @@ MetricName: TypeAlias = str
 Step: TypeAlias = int
 FloatArray: TypeAlias = NDArray[np.float64]
 IntArray: TypeAlias = NDArray[np.int64]
+BoolArray: TypeAlias = NDArray[np.bool_]
 
 JSONValue: TypeAlias = Union[
     None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]

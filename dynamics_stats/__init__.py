@@ -1,0 +1,51 @@
+"""dynamics_stats: calibrated diagnosis of neural-network training runs from their logs."""
+
+from __future__ import annotations
+
+from dynamics_stats.core.artifacts import MetricSeries, TrainingArtifacts
+from dynamics_stats.core.config import ValidationConfig
+from dynamics_stats.core.errors import (
+    ConfigError,
+    DataQualityWarning,
+    DynamicsStatsError,
+    DynamicsStatsWarning,
+    FitWarning,
+    InputError,
+    InvalidRunError,
+    LoadError,
+    ModelFitError,
+    NotFittedError,
+    UnknownNameError,
+)
+from dynamics_stats.core.report import ValidationIssue, ValidationReport
+from dynamics_stats.core.run_log import RunLog
+from dynamics_stats.io import LOADERS, LoadOptions, load_run
+from dynamics_stats.validate import infer_role, validate_run
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LOADERS",
+    "ConfigError",
+    "DataQualityWarning",
+    "DynamicsStatsError",
+    "DynamicsStatsWarning",
+    "FitWarning",
+    "InputError",
+    "InvalidRunError",
+    "LoadError",
+    "LoadOptions",
+    "MetricSeries",
+    "ModelFitError",
+    "NotFittedError",
+    "RunLog",
+    "TrainingArtifacts",
+    "UnknownNameError",
+    "ValidationConfig",
+    "ValidationIssue",
+    "ValidationReport",
+    "__version__",
+    "infer_role",
+    "load_run",
+    "validate_run",
+]
