@@ -7,6 +7,7 @@ given; `LOADERS` lists every format in detection order.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,8 +46,8 @@ _SPECS: tuple[LoaderSpec, ...] = (
     yolo_csv.SPEC,
     llamafactory.SPEC,
     llmc.SPEC,
-    jsonlines.SPEC,
     wandb.EXPORT_SPEC,
+    jsonlines.SPEC,
     keras_csv.SPEC,
     table.PARQUET_SPEC,
     table.SPEC,
@@ -69,9 +70,7 @@ def get_loader(name: str) -> LoaderSpec:
         return LOADERS[name]
     close = difflib.get_close_matches(name, LOADERS, n=2)
     hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-    raise UnknownNameError(
-        f"no log format named {name!r}.{hint} Available: {', '.join(LOADERS)}."
-    )
+    raise UnknownNameError(f"no log format named {name!r}.{hint} Available: {', '.join(LOADERS)}.")
 
 
 def load_run(
@@ -107,15 +106,25 @@ def load_run(
     """
     options = options or LoadOptions()
     if isinstance(source, RunLog):
-        return source
+        return _renamed(source, options)
     if isinstance(source, pd.DataFrame):
-        return dataframe.load_frame(source, options)
+        return _renamed(dataframe.load_frame(source, options), options)
     if isinstance(source, str) and source.startswith("runs:/"):
-        return mlflow.load_uri(source, options)
+        return _renamed(mlflow.load_uri(source, options), options)
     path = Path(source)
     if not path.exists():
         raise LoadError(f"no such file or folder: '{path}'. Check the path.")
     if format is not None:
-        return get_loader(format).load(path, options)
+        return _renamed(get_loader(format).load(path, options), options)
     spec, target = detect_format(path, LOADERS)
-    return spec.load(target, options)
+    return _renamed(spec.load(target, options), options)
+
+
+def _renamed(run: RunLog, options: LoadOptions) -> RunLog:
+    """Apply ``options.rename`` to metric names and role-hint keys."""
+    if not options.rename:
+        return run
+    rename = dict(options.rename)
+    records = run.records.assign(metric=run.records["metric"].map(lambda m: rename.get(m, m)))
+    hints = {rename.get(k, k): v for k, v in run.role_hints.items()}
+    return dataclasses.replace(run, records=records, role_hints=hints)

@@ -91,7 +91,7 @@ def wide_to_records(
         cells = table[col]
         present = cells.notna().to_numpy()
         if isinstance(cells.dtype, pd.StringDtype) or cells.dtype == object:
-            present &= cells.astype(str).str.strip().ne("").to_numpy()
+            present = present & cells.astype(str).str.strip().ne("").to_numpy()
         if not present.any():
             continue
         parts.append(
