@@ -1,7 +1,7 @@
 # Two entry points for a fresh clone: `make demo` and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS := dev,tensorboard,mlflow,wandb,lightning,parquet,dask,notebooks
+EXTRAS := dev,tensorboard,mlflow,wandb,hf,lightning,parquet,dask,notebooks
 EXAMPLE := dynamics_stats/examples/digits_overfit
 
 .PHONY: demo test lint install
