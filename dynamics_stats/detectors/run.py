@@ -14,7 +14,14 @@ from dynamics_stats.detectors.base import Detector, Evidence
 __all__ = ["DetectorRun", "run_detectors"]
 
 # Errors a detector may meet on odd but valid data; anything else is a bug and propagates.
-_CONTAINED = (ArithmeticError, ValueError, LookupError, TypeError, np.linalg.LinAlgError, ModelFitError)
+_CONTAINED = (
+    ArithmeticError,
+    ValueError,
+    LookupError,
+    TypeError,
+    np.linalg.LinAlgError,
+    ModelFitError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +70,9 @@ def run_detectors(run: ModelledRun, detectors: Sequence[Detector]) -> DetectorRu
     for detector in detectors:
         missing = _missing_roles(detector, run)
         if missing:
-            skipped.append((detector.name, f"needs {', '.join(missing)}, which the run does not log"))
+            skipped.append(
+                (detector.name, f"needs {', '.join(missing)}, which the run does not log")
+            )
             continue
         try:
             evidence.extend(detector.detect(run))
