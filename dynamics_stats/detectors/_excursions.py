@@ -22,7 +22,7 @@ def _recovered(
     """
     out = np.zeros(len(candidates), dtype=bool)
     ends = np.searchsorted(steps, steps[candidates] + recovery, side="right")
-    for k, (i, end) in enumerate(zip(candidates, ends)):
+    for k, (i, end) in enumerate(zip(candidates, ends, strict=True)):
         later = y[i + 1 : end]
         out[k] = bool(len(later)) and bool(np.any(later <= ceiling[i]))
     return out
