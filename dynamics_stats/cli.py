@@ -14,9 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from dynamics_stats.agent.analyze import analyze
-from dynamics_stats.core.config import AnalysisConfig, ValidationConfig, load_config
-from dynamics_stats.detectors.base import CORE_KINDS
+from dynamics_stats.core.analysis_config import AnalysisConfig, load_config
+from dynamics_stats.core.config import ValidationConfig
 from dynamics_stats.core.errors import DynamicsStatsError, InputError, UnknownNameError
+from dynamics_stats.detectors.base import CORE_KINDS
 from dynamics_stats.io import LOADERS, LoadOptions, load_run
 from dynamics_stats.report.inspect import render_inspection
 from dynamics_stats.report.render import render_text

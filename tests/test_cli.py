@@ -8,7 +8,9 @@ from dynamics_stats.cli import main
 @pytest.fixture
 def csv_run(tmp_path):
     path = tmp_path / "history.csv"
-    rows = ["step,loss,val_loss,lr"] + [f"{s},{1.0 / s:.4f},{1.1 / s:.4f},0.001" for s in range(1, 21)]
+    rows = ["step,loss,val_loss,lr"] + [
+        f"{s},{1.0 / s:.4f},{1.1 / s:.4f},0.001" for s in range(1, 21)
+    ]
     path.write_text("\n".join(rows) + "\n")
     return path
 

@@ -10,8 +10,8 @@ from dynamics_stats.agent.confidence import assess_confidence
 from dynamics_stats.agent.policy import assess_risk, recommend
 from dynamics_stats.calibration import CalibrationMap, calibrate, load_map
 from dynamics_stats.core.agent_result import AgentResult, MetricSummary, RunSummary
+from dynamics_stats.core.analysis_config import AnalysisConfig
 from dynamics_stats.core.artifacts import TrainingArtifacts
-from dynamics_stats.core.config import AnalysisConfig
 from dynamics_stats.core.results import Status
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.curves import model_curves
@@ -134,7 +134,9 @@ def _status(limitations: tuple[str, ...]) -> Status:
     return "partial" if limitations else "complete"
 
 
-def _trends(evidence: tuple[Evidence, ...]) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
+def _trends(
+    evidence: tuple[Evidence, ...],
+) -> tuple[tuple[str, tuple[tuple[str, float], ...]], ...]:
     trends = {}
     for item in evidence:
         if item.kind in CORE_KINDS:

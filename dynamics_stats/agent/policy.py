@@ -173,8 +173,13 @@ def recommend(
             old = by_action[rec.action]
             ids = old.finding_ids + tuple(i for i in rec.finding_ids if i not in old.finding_ids)
             rec = Recommendation(
-                old.action, old.text, ids, min(old.priority, rec.priority),
-                old.expected_effect, old.general, old.values or rec.values,
+                old.action,
+                old.text,
+                ids,
+                min(old.priority, rec.priority),
+                old.expected_effect,
+                old.general,
+                old.values or rec.values,
             )
         by_action[rec.action] = rec
     recs = sorted(by_action.values(), key=lambda r: (r.priority, r.action))

@@ -1,0 +1,1 @@
+"""Bottom layer: types, errors, configuration, run and result objects."""

@@ -162,9 +162,7 @@ class AgentResult:
             "issues": {kind: json_float(p) for kind, p in self.issues},
             "assessed": dict(self.assessed),
             "findings": [f.to_dict() for f in self.findings],
-            "trends": {
-                name: {k: json_float(v) for k, v in values} for name, values in self.trends
-            },
+            "trends": {name: {k: json_float(v) for k, v in values} for name, values in self.trends},
             "recommendations": [r.to_dict() for r in self.recommendations],
             "risk": self.risk.to_dict(),
             "confidence": self.confidence.to_dict(),

@@ -10,12 +10,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from dynamics_stats.core.report import ValidationReport
 from dynamics_stats.core.types import JSONValue, Severity
 
 __all__ = [
     "SCHEMA_VERSION",
-    "AgentResult",
     "CalibrationInfo",
     "Finding",
     "Recommendation",

@@ -84,7 +84,9 @@ def render_text(result: AgentResult) -> str:
     if not result.recommendations:
         lines.append("  none")
     if result.limitations:
-        lines += ["", "Limitations:"] + [w for item in result.limitations for w in _wrap(f"- {item}", "  ")]
+        lines += ["", "Limitations:"] + [
+            w for item in result.limitations for w in _wrap(f"- {item}", "  ")
+        ]
     if result.confidence.reasons:
         lines += ["", "Confidence lowered by: " + "; ".join(result.confidence.reasons)]
     return "\n".join(lines)

@@ -18,7 +18,7 @@ def _first(metrics: tuple[MetricSeries, ...], role: str) -> MetricSeries | None:
 
 
 def _hidden_nonfinite(loss: MetricSeries, grad: MetricSeries) -> ValidationIssue | None:
-    """A finite loss logged at a step whose gradient norm is NaN/inf (HF hides NaN losses)."""
+    """Report a finite loss logged where the gradient norm is NaN/inf (HF hides NaN losses)."""
     bad_grad = grad.steps[~np.isfinite(grad.values)]
     if not len(bad_grad):
         return None

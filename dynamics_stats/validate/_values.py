@@ -13,8 +13,15 @@ from dynamics_stats.core.types import BoolArray, FloatArray
 __all__ = ["coerce_values"]
 
 _NONFINITE = {
-    "nan": np.nan, "-nan": np.nan, "+nan": np.nan, "inf": np.inf, "+inf": np.inf,
-    "-inf": -np.inf, "infinity": np.inf, "-infinity": -np.inf, "+infinity": np.inf,
+    "nan": np.nan,
+    "-nan": np.nan,
+    "+nan": np.nan,
+    "inf": np.inf,
+    "+inf": np.inf,
+    "-inf": -np.inf,
+    "infinity": np.inf,
+    "-infinity": -np.inf,
+    "+infinity": np.inf,
 }
 # A value printed from a tensor or a numpy scalar: tensor(0.53, device='cuda:0'), np.float32(0.5)
 _WRAPPED = re.compile(r"^\s*[\w.]+\(\s*\[?\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)")
@@ -80,9 +87,7 @@ def _lines(records: pd.DataFrame, positions: np.ndarray) -> tuple[int, ...]:  # 
     return tuple(int(x) for x in lines if int(x) > 0)
 
 
-def _salvage_notes(
-    records: pd.DataFrame, salvaged: dict[str, list[int]]
-) -> list[ValidationIssue]:
+def _salvage_notes(records: pd.DataFrame, salvaged: dict[str, list[int]]) -> list[ValidationIssue]:
     return [
         ValidationIssue(
             code="wrapped_numbers",

@@ -150,8 +150,7 @@ def _superseded_notes(
         n_dropped = int((superseded & mine).sum())
         n_back = int((backward & mine).sum())
         cause = (
-            f"its steps go backwards {n_back} time(s) (a run resumed from an earlier "
-            "checkpoint)"
+            f"its steps go backwards {n_back} time(s) (a run resumed from an earlier checkpoint)"
             if n_back
             else "the same steps were written more than once"
         )

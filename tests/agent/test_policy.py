@@ -3,12 +3,24 @@ from dynamics_stats.core.results import Finding
 
 
 def _finding(kind, p=0.9, onset=100, evidence=()):
-    return Finding(id=kind, kind=kind, detector=kind, probability=p, calibrated=True,
-                   severity="warning", score=2.0, onset_step=onset, evidence=evidence)
+    return Finding(
+        id=kind,
+        kind=kind,
+        detector=kind,
+        probability=p,
+        calibrated=True,
+        severity="warning",
+        score=2.0,
+        onset_step=onset,
+        evidence=evidence,
+    )
 
 
 def test_recommendations_cite_existing_findings_and_merge_same_action():
-    findings = (_finding("loss_spikes"), _finding("exploding_gradients", evidence=(("recommended_clip", 1.8),)))
+    findings = (
+        _finding("loss_spikes"),
+        _finding("exploding_gradients", evidence=(("recommended_clip", 1.8),)),
+    )
     recs = recommend(findings)
     ids = {f.id for f in findings}
     assert all(set(r.finding_ids) <= ids for r in recs)

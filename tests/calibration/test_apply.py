@@ -6,7 +6,9 @@ def test_every_core_kind_gets_a_probability_and_unassessed_ones_are_marked():
     evidence = (
         Evidence(kind="divergence", detector="divergence", score=5.0, onset_step=40),
         Evidence(kind="loss_spikes", detector="spikes", score=0.0),
-        Evidence(kind="validation_plateau", detector="validation_plateau", score=2.0, severity="warning"),
+        Evidence(
+            kind="validation_plateau", detector="validation_plateau", score=2.0, severity="warning"
+        ),
     )
     out = calibrate(evidence, provisional_map(CORE_KINDS))
     issues = dict(out.issues)
@@ -31,6 +33,10 @@ def test_strongest_evidence_of_a_kind_wins():
 
 
 def test_nonfinite_evidence_values_are_left_out_of_findings():
-    evidence = (Evidence(kind="divergence", detector="d", score=9.0, values=(("a", float("nan")), ("b", 1.0))),)
+    evidence = (
+        Evidence(
+            kind="divergence", detector="d", score=9.0, values=(("a", float("nan")), ("b", 1.0))
+        ),
+    )
     finding = calibrate(evidence, provisional_map(CORE_KINDS)).findings[0]
     assert finding.evidence == (("b", 1.0),)

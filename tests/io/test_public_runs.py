@@ -51,7 +51,9 @@ def test_public_run_point_counts_match_the_reference_parser(public_runs):
     assert len(mismatches) <= 8, "\n".join(mismatches)
 
 
-@pytest.mark.parametrize("format_key", ["hf_trainer_state", "lightning_csv", "keras_csv", "tfevents"])
+@pytest.mark.parametrize(
+    "format_key", ["hf_trainer_state", "lightning_csv", "keras_csv", "tfevents"]
+)
 def test_public_runs_have_increasing_steps_and_a_format(public_runs, format_key):
     for row in _index(public_runs):
         if row["format"] != format_key:

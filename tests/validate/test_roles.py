@@ -57,8 +57,14 @@ def test_name_tokens_splits_camel_case_and_separators():
 
 @pytest.mark.parametrize(
     ("name", "total"),
-    [("loss", True), ("train_loss_step", True), ("eval_loss", True), ("train/box_loss", False),
-     ("eval_g0_loss", False), ("train/running_loss", False)],
+    [
+        ("loss", True),
+        ("train_loss_step", True),
+        ("eval_loss", True),
+        ("train/box_loss", False),
+        ("eval_g0_loss", False),
+        ("train/running_loss", False),
+    ],
 )
 def test_is_total_loss_separates_overall_from_components(name, total):
     assert is_total_loss(name) is total

@@ -39,7 +39,10 @@ def test_duplicate_steps_keep_latest_write_and_say_so():
 
 def test_resumed_run_replaces_the_abandoned_branch():
     # steps 1..4, then a resume from step 2: the later 2, 3 replace the earlier 3, 4.
-    rows = [("loss", s, 0, 10.0 - s) for s in (1, 2, 3, 4)] + [("loss", 2, 0, 7.5), ("loss", 3, 0, 6.5)]
+    rows = [("loss", s, 0, 10.0 - s) for s in (1, 2, 3, 4)] + [
+        ("loss", 2, 0, 7.5),
+        ("loss", 3, 0, 6.5),
+    ]
     artifacts = validate_run(_run(rows))
     loss = artifacts.get("train_loss")
     assert loss.steps.tolist() == [1, 2, 3]
@@ -87,7 +90,9 @@ def test_hidden_nonfinite_loss_is_reported():
 
 
 def test_role_override_and_loader_hint_take_precedence_over_the_name():
-    rows = [("norm", s, 0, 1.0) for s in range(1, 4)] + [("objective", s, 0, 2.0) for s in range(1, 4)]
+    rows = [("norm", s, 0, 1.0) for s in range(1, 4)] + [
+        ("objective", s, 0, 2.0) for s in range(1, 4)
+    ]
     run = _run(rows, role_hints={"norm": "grad_norm"})
     artifacts = validate_run(run, ValidationConfig(roles={"objective": "train_loss"}))
     assert artifacts.primary["grad_norm"] == "norm"
@@ -97,7 +102,11 @@ def test_role_override_and_loader_hint_take_precedence_over_the_name():
 
 def test_primary_prefers_overall_loss_then_density():
     rows = [("train/box_loss", s, 0, 1.0) for s in range(10)]
-    rows += [("train_loss_epoch", 9, 0, 1.0), ("train_loss_step", 1, 0, 1.0), ("train_loss_step", 2, 0, 1.0)]
+    rows += [
+        ("train_loss_epoch", 9, 0, 1.0),
+        ("train_loss_step", 1, 0, 1.0),
+        ("train_loss_step", 2, 0, 1.0),
+    ]
     artifacts = validate_run(_run(rows))
     assert artifacts.primary["train_loss"] == "train_loss_step"
 
@@ -135,7 +144,9 @@ def test_result_arrays_are_read_only():
 
 
 def test_long_table_round_trip():
-    frame = pd.DataFrame({"step": [1, 2, 3], "loss": [1.0, 0.8, 0.7], "val_loss": [np.nan, 0.9, np.nan]})
+    frame = pd.DataFrame(
+        {"step": [1, 2, 3], "loss": [1.0, 0.8, 0.7], "val_loss": [np.nan, 0.9, np.nan]}
+    )
     table = validate_run(load_run(frame)).to_frame()
     assert set(table["metric"]) == {"loss", "val_loss"}
     assert len(table) == 4

@@ -15,7 +15,9 @@ VALUES = st.one_of(
     st.sampled_from(["nan", "inf", "-inf", "abc", "", " 1.5 ", "tensor(0.3)", "1e400", "None"]),
     st.integers(min_value=-(10**6), max_value=10**6),
 )
-STEPS = st.one_of(st.integers(min_value=-5, max_value=500), st.just(float("nan")), st.floats(0, 500))
+STEPS = st.one_of(
+    st.integers(min_value=-5, max_value=500), st.just(float("nan")), st.floats(0, 500)
+)
 ROW = st.tuples(NAMES, STEPS, st.one_of(st.just(float("nan")), st.integers(0, 5)), VALUES)
 
 
@@ -44,8 +46,10 @@ def test_validation_repairs_or_raises_its_own_error(rows):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 50), st.floats(0.01, 10)), min_size=1, max_size=40),
-       st.randoms(use_true_random=False))
+@given(
+    st.lists(st.tuples(st.integers(0, 50), st.floats(0.01, 10)), min_size=1, max_size=40),
+    st.randoms(use_true_random=False),
+)
 def test_row_order_of_distinct_steps_does_not_change_the_result(pairs, random):
     unique = {step: value for step, value in pairs}
     rows = [("loss", s, 0, v) for s, v in unique.items()]
@@ -55,6 +59,6 @@ def test_row_order_of_distinct_steps_does_not_change_the_result(pairs, random):
     b = validate_run(_run(shuffled)).get("train_loss")
     # Out-of-order writes are read as a resumed run: later writes win, so only the kept
     # subset may differ; what is kept is always consistent with some write of that step.
-    for step, value in zip(b.steps, b.values):
+    for step, value in zip(b.steps, b.values, strict=True):
         assert math.isclose(value, unique[int(step)])
     assert a.steps.tolist() == sorted(unique)

@@ -1,0 +1,1 @@
+"""The agent: the analysis pipeline, recommendations, confidence and risk."""

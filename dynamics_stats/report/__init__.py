@@ -1,0 +1,1 @@
+"""Reports: text, JSON schema and HTML renderings of results."""
