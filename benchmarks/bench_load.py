@@ -48,8 +48,10 @@ def main(argv: list[str]) -> None:
             folder.mkdir()
             path = write_lightning_csv(folder, n)
             size_mb = path.stat().st_size / 1e6
-            print(f"lightning metrics.csv, {n:>9,} steps ({size_mb:5.1f} MB): "
-                  f"load+validate median {time_load(path):.3f} s")
+            print(
+                f"lightning metrics.csv, {n:>9,} steps ({size_mb:5.1f} MB): "
+                f"load+validate median {time_load(path):.3f} s"
+            )
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ def resolve_steps(
     fractional = has_step & (np.abs(step - np.round(step)) > 1e-9)
     if fractional.any():
         issues.append(_fractional_note(lines, fractional))
-        step = np.where(has_step, np.round(step), step)
+    step = np.where(has_step, np.round(step), step)
     return step, has_step, step_unit, tuple(issues)
 
 
