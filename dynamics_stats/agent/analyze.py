@@ -94,7 +94,7 @@ def analyze_artifacts(
     limitations = _limitations(detected, dict(calibrated.assessed), modelled.notes)
     recommendations = recommend(calibrated.findings, limitations)
     return AgentResult(
-        status=_status(limitations),
+        status=_status(dict(calibrated.assessed), modelled.notes),
         limitations=limitations,
         run=_summary(artifacts),
         issues=calibrated.issues,
@@ -130,8 +130,10 @@ def _limitations(detected: DetectorRun, assessed: dict[str, bool], notes: tuple)
     return tuple(lines)
 
 
-def _status(limitations: tuple[str, ...]) -> Status:
-    return "partial" if limitations else "complete"
+def _status(assessed: dict[str, bool], notes: tuple) -> Status:  # type: ignore[type-arg]
+    """Partial when a core kind could not be assessed or a curve model failed."""
+    failed = any(note.level in ("warning", "fatal") for note in notes)
+    return "partial" if failed or not all(assessed.values()) else "complete"
 
 
 def _trends(

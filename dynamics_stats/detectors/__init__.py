@@ -18,6 +18,8 @@ from dynamics_stats.detectors.divergence import DivergenceDetector
 from dynamics_stats.detectors.gradients import GradientDetector
 from dynamics_stats.detectors.null import NullDetector
 from dynamics_stats.detectors.oscillation import OscillationDetector
+from dynamics_stats.detectors.overfitting import OverfittingDetector
+from dynamics_stats.detectors.progress import ProgressDetector
 from dynamics_stats.detectors.run import DetectorRun, run_detectors
 from dynamics_stats.detectors.spikes import SpikeDetector
 
@@ -32,6 +34,8 @@ __all__ = [
     "GradientDetector",
     "NullDetector",
     "OscillationDetector",
+    "OverfittingDetector",
+    "ProgressDetector",
     "SpikeDetector",
     "default_detectors",
     "get_detector",
@@ -39,6 +43,8 @@ __all__ = [
 ]
 
 _CLASSES: tuple[type, ...] = (
+    OverfittingDetector,
+    ProgressDetector,
     DivergenceDetector,
     SpikeDetector,
     OscillationDetector,

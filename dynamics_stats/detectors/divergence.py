@@ -16,10 +16,21 @@ from dynamics_stats.detectors.base import Evidence
 __all__ = ["DivergenceDetector"]
 
 
-def _first_nonfinite(series: MetricSeries | None) -> int | None:
+def _first_nonfinite(series: MetricSeries | None, *, after_finite: bool = False) -> int | None:
+    """First step where a series is NaN/inf.
+
+    With ``after_finite``, only a series that had been finite counts: a validation loss
+    that is NaN from its first point on was never computed (a logging problem), which is
+    not evidence of divergence.
+    """
     if series is None:
         return None
-    bad = ~np.isfinite(series.values)
+    finite = np.isfinite(series.values)
+    bad = ~finite
+    if after_finite:
+        if not finite.any():
+            return None
+        bad &= np.arange(len(finite)) > int(np.argmax(finite))
     return int(series.steps[bad][0]) if bad.any() else None
 
 
@@ -73,7 +84,7 @@ class DivergenceDetector:
         if onset is None and hidden is not None:
             onset = hidden
         if onset is None:
-            onset = _first_nonfinite(run.artifacts.get("val_loss"))
+            onset = _first_nonfinite(run.artifacts.get("val_loss"), after_finite=True)
         if onset is not None:
             return (self._nonfinite(loss, onset, lr, hidden_only=hidden == onset),)
         return (self._growth(loss, lr),)

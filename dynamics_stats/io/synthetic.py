@@ -1,0 +1,335 @@
+"""Synthetic training runs with known ground truth, for tests and calibration.
+
+`make_run` builds one realistic run (train loss, validation loss, learning rate, gradient
+norm) with at most one injected problem kind from `KINDS` and optionally a hard negative
+from `HARD_NEGATIVES` (a healthy run that looks superficially like a problem); it returns
+the `RunLog` and a `SyntheticTruth`. `make_corpus` yields many varied runs from one seed.
+
+Notes
+-----
+Healthy run. Effective time is the LR-weighted step count, ``T(t) = sum_s lr_s / lr_peak``.
+The clean train loss is ``L0 * (f * (1 + beta * m(t)) + (1 - f) * d(T))`` with ``d(T) =
+(1 + T / tau) ** -alpha`` (power law, 70 %) or ``exp(-T / tau)``, ``f`` the floor fraction
+(0.05-0.6), ``L0`` log-uniform on 0.5-11 (11 ~ ln 50257, a GPT-2 vocabulary) and
+``m(t)`` an exponential moving average of ``lr / lr_peak``: the excess loss proportional
+to the current LR (``beta`` 0.02-0.15) that makes the loss drop at an LR step decay and
+bend down at the end of a cosine schedule. Schedules: constant, linear warm-up (0-8 %) then
+cosine, step decay (x0.1-0.3 at 50 % and 75 %) or linear decay. The validation loss follows
+the same progress with a gap ``gap0 + gap1 * (1 - d)`` (each 0-0.1), so it never rises in
+a healthy run, and iid log-normal noise of sd 0.002-0.02. The gradient norm is
+``g0 * (L / L0) ** b`` (``g0`` log-uniform 0.1-10 times ``loss_scale``, ``b`` 0.2-1) with
+AR(1) log-normal noise (sd 0.04-0.25, phi 0-0.5) and benign outliers (x2-5, up to one per
+1000 steps).
+
+Train-loss noise is multiplicative: ``log L_t = log L_clean + s_t * z_t`` with ``z`` an
+AR(1) series (phi 0-0.3) of Student-t innovations (4.5-15 degrees of freedom, clipped at
+6 sd) scaled to unit variance, and ``s_t = sigma * (L_t / L_0) ** -eta`` with ``sigma``
+log-uniform on 0.02-0.2 and ``eta`` on -0.1..0.2 (the absolute noise shrinks with the
+loss, the relative noise changes slowly). The ranges come from the detrended per-step log
+train loss (minus a rolling median over n/50 points) of real runs in
+``/work/shared/data/public_runs``: log-sd 0.17 / 0.10 / 0.05 (HF LoRA fine-tuning:
+``hf_baize_tcm_lora``, ``hf_lora_mcfed``, ``hf_llm_backend``), 0.02-0.04 (LM pre-training:
+``llmc_gpt2_124m_mainlog``, ``pl_slm_pretrain``, ``hf_specdec_draft``), 0.28
+(``pl_mlp_regression``); lag-1 autocorrelation -0.02..0.19 (0.67 only in llm.c); excess
+kurtosis 0.8-13 (t with 4.5-15 df has 0.6-12); relative noise grows as the loss falls in
+three runs (0.12 -> 0.20, 0.21 -> 0.39) and shrinks in llm.c (0.036 -> 0.013). Grad-norm
+log-sd was 0.04-0.27 with lag-1 autocorrelation 0-0.56; healthy max/median ratios up to 17
+(54 in llm.c) are represented by the ``grad_norm_outlier`` hard negative (10-50x once).
+
+Logging. Step ``t`` counts optimizer updates from 1. The train loss logged at step ``k *
+log_every`` is the mean over the interval ``((k-1) * log_every, k * log_every]`` (as the HF
+Trainer reports ``loss`` with ``logging_steps``); the LR and grad norm are the values at
+that step; the validation loss is the value at every ``val_every``-th step. With
+``naming="keras"`` the run is logged per epoch of ``val_every`` steps (``step_unit
+"epoch"``, 0-based epochs, epoch-mean train loss, no grad norm) and truth onsets are epochs.
+
+Truth. ``onsets`` is the step where the injected change starts. Co-occurring kinds are
+recorded when the injection meets their definition: exploding gradients come with loss
+spikes in 70 % of runs; divergence raises the grad norm >= 10x (exploding); vanishing
+gradients to the end of a run that still had >= half its progress ahead is also stalled.
+``strength`` multiplies the size of the injected effect (1 = a clear case).
+
+A run and its healthy twin (same seed, ``kind=None``) share every healthy parameter and the
+noise, so a test can measure an injection against the same run without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from dynamics_stats.core._checks import check_choice, check_float, check_int
+from dynamics_stats.core.errors import ConfigError
+from dynamics_stats.core.run_log import RunLog
+from dynamics_stats.core.types import JSONValue, Role
+from dynamics_stats.io._synthetic_base import decay, draw_base, log_uniform, lr_schedule
+from dynamics_stats.io._synthetic_build import NAMINGS, build_curves, log_records
+from dynamics_stats.io._synthetic_kinds import INJECTORS, Context, Overlay
+from dynamics_stats.io._synthetic_negatives import HARD_NEGATIVES, add_feature, adjust_params
+
+__all__ = ["HARD_NEGATIVES", "KINDS", "NAMINGS", "SyntheticTruth", "make_corpus", "make_run"]
+
+#: The seven problem kinds (same names and order as ``detectors.base.CORE_KINDS``).
+KINDS: tuple[str, ...] = (
+    "overfitting",
+    "stalled",
+    "divergence",
+    "loss_spikes",
+    "oscillation",
+    "exploding_gradients",
+    "vanishing_gradients",
+)
+_GRADIENT_KINDS = frozenset({"exploding_gradients", "vanishing_gradients"})
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticTruth:
+    """What was injected into a synthetic run.
+
+    Parameters
+    ----------
+    kinds : tuple of str
+        Injected problem kinds from `KINDS` (empty for a healthy run).
+    onsets : mapping of str to int
+        Kind -> first step where it shows (an epoch for ``naming="keras"``).
+    hard_negative : str or None
+        Name of the hard-negative pattern used, if any.
+    config : mapping of str to JSON value
+        Every generating parameter (options, drawn healthy parameters, injection).
+    """
+
+    kinds: tuple[str, ...]
+    onsets: Mapping[str, int]
+    hard_negative: str | None
+    config: Mapping[str, JSONValue]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "onsets", MappingProxyType(dict(self.onsets)))
+        object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        """Return the truth as JSON-native values."""
+        return {
+            "kinds": list(self.kinds),
+            "onsets": dict(self.onsets),
+            "hard_negative": self.hard_negative,
+            "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.config.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SyntheticRunOptions:
+    """The options of `make_run`, checked."""
+
+    kind: str | None
+    n_steps: int
+    seed: int
+    log_every: int
+    val_every: int | None
+    strength: float
+    hard_negative: str | None
+    loss_scale: float
+    naming: str
+
+    def __post_init__(self) -> None:
+        if self.kind is not None:
+            check_choice(self, "kind", KINDS)
+        if self.hard_negative is not None:
+            check_choice(self, "hard_negative", HARD_NEGATIVES)
+        check_choice(self, "naming", tuple(NAMINGS))
+        check_int(self, "n_steps", low=20)
+        check_int(self, "seed", low=0)
+        check_int(self, "log_every", low=1, high=self.n_steps // 2)
+        if self.val_every is not None:
+            check_int(self, "val_every", low=1, high=self.n_steps // 2)
+        check_float(self, "strength", low=0.0, low_open=True)
+        check_float(self, "loss_scale", low=0.0, low_open=True)
+
+
+def _streams(seed: int) -> list[np.random.Generator]:
+    """Independent generators for: healthy parameters, noise, injection, hard negative."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)]
+
+
+def make_run(  # noqa: PLR0913 - the options of a generator, all keyword-only
+    kind: str | None = None,
+    *,
+    n_steps: int = 2000,
+    seed: int = 0,
+    log_every: int = 1,
+    val_every: int | None = None,
+    strength: float = 1.0,
+    hard_negative: str | None = None,
+    with_grad_norm: bool = True,
+    with_lr: bool = True,
+    loss_scale: float = 1.0,
+    naming: str = "lightning",
+) -> tuple[RunLog, SyntheticTruth]:
+    """Generate one synthetic run with a known injected problem (or none).
+
+    Parameters
+    ----------
+    kind : str or None, default=None
+        Problem kind from `KINDS` to inject; None for a healthy run.
+    n_steps : int, default=2000
+        Number of optimizer steps (at least 20).
+    seed : int, default=0
+        Seed; the same arguments always give the same run.
+    log_every : int, default=1
+        Logging interval of train loss, LR and grad norm, in steps.
+    val_every : int or None, default=None
+        Validation interval in steps (the epoch length for ``naming="keras"``); None
+        draws ``n_steps // k`` with ``k`` in 20..50 from the seed.
+    strength : float, default=1.0
+        Multiplies the size of the injected effect; 1 gives a clear case.
+    hard_negative : str or None, default=None
+        A pattern from `HARD_NEGATIVES` to build in.
+    with_grad_norm : bool, default=True
+        Whether the grad norm is logged (never for ``naming="keras"``).
+    with_lr : bool, default=True
+        Whether the learning rate is logged.
+    loss_scale : float, default=1.0
+        Multiplies every loss (and the grad norm, as scaling a loss scales its gradient).
+    naming : {"lightning", "hf", "keras", "slash"}, default="lightning"
+        Metric names as that logger writes them (see `NAMINGS`).
+
+    Returns
+    -------
+    run : RunLog
+        Format ``"synthetic"``; ``hparams`` holds the scalar generating parameters.
+    truth : SyntheticTruth
+        The injected kinds, their onsets and every generating parameter.
+
+    Raises
+    ------
+    ConfigError
+        If an option is out of range or names an unknown kind, hard negative or naming.
+
+    Examples
+    --------
+    >>> run, truth = make_run("divergence", n_steps=500, seed=3)
+    >>> truth.kinds[0], run.format
+    ('divergence', 'synthetic')
+    """
+    opts = SyntheticRunOptions(
+        kind, n_steps, seed, log_every, val_every, strength, hard_negative, loss_scale, naming
+    )
+    base_rng, noise_rng, kind_rng, negative_rng = _streams(seed)
+    params = draw_base(base_rng, n_steps)
+    drawn_val_every = max(1, n_steps // int(base_rng.integers(20, 51)))
+    val_every = val_every or drawn_val_every
+    if hard_negative is not None:
+        params = adjust_params(hard_negative, params, negative_rng)
+    lr = lr_schedule(params)
+    progress = decay(params, np.cumsum(lr / params.lr_peak))
+    overlay = Overlay(n_steps)
+    onsets: dict[str, int] = {}
+    config: dict[str, JSONValue] = {}
+    if kind is not None:
+        onsets, config = INJECTORS[kind](
+            Context(params, progress, strength, log_every, kind_rng), overlay
+        )
+    if hard_negative is not None:
+        context = Context(params, progress, strength, log_every, negative_rng)
+        config |= add_feature(hard_negative, context, overlay)
+    curves = build_curves(params, overlay, lr, noise_rng)
+    curves = type(curves)(
+        train=curves.train * loss_scale,
+        val=curves.val * loss_scale,
+        lr=curves.lr,
+        grad=curves.grad * loss_scale,
+    )
+    keep: set[Role] = {"train_loss", "val_loss"}
+    keep |= {"learning_rate"} if with_lr else set()
+    keep |= {"grad_norm"} if with_grad_norm and naming != "keras" else set()
+    records, unit, hints = log_records(
+        curves, params, naming=naming, intervals=(log_every, val_every), keep=keep
+    )
+    if naming == "keras":
+        onsets = {k: (v - 1) // val_every for k, v in onsets.items()}
+    full = _config(opts, val_every, with_grad_norm, with_lr, params) | config
+    truth = SyntheticTruth(tuple(k for k in KINDS if k in onsets), onsets, hard_negative, full)
+    scalars = {k: v for k, v in full.items() if v is None or isinstance(v, (bool, int, float, str))}
+    run = RunLog(
+        source=f"synthetic:{kind or 'healthy'}:seed={seed}",
+        format="synthetic",
+        records=records,
+        step_unit=unit,
+        hparams=scalars,
+        role_hints=hints,
+    )
+    return run, truth
+
+
+def _config(
+    opts: SyntheticRunOptions, val_every: int, with_grad: bool, with_lr: bool, params: object
+) -> dict[str, JSONValue]:
+    config: dict[str, JSONValue] = {
+        name: getattr(opts, name) for name in SyntheticRunOptions.__dataclass_fields__
+    }
+    config |= {"val_every": val_every, "with_grad_norm": with_grad, "with_lr": with_lr}
+    for name in type(params).__dataclass_fields__:  # type: ignore[attr-defined]
+        value = getattr(params, name)
+        config[name] = float(value) if isinstance(value, (float, np.floating)) else value
+    return config
+
+
+def _draw_options(rng: np.random.Generator) -> dict[str, Any]:
+    """Draw the options of one corpus run."""
+    kind = None if rng.random() < 0.3 else str(rng.choice(KINDS))
+    negative_p = 0.5 if kind is None else 0.1
+    negative = str(rng.choice(HARD_NEGATIVES)) if rng.random() < negative_p else None
+    n_steps = int(round(log_uniform(rng, 100.0, 100_000.0)))
+    intervals = [k for k in (1, 1, 1, 2, 5, 10, 20, 50, 100) if n_steps // k >= 50]
+    keras_ok = kind not in _GRADIENT_KINDS and negative != "grad_norm_outlier"
+    namings = ["lightning", "hf", "slash"] + (["keras"] if keras_ok else [])
+    return {
+        "kind": kind,
+        "n_steps": n_steps,
+        "seed": int(rng.integers(0, 2**31 - 1)),
+        "log_every": int(rng.choice(intervals)),
+        "strength": log_uniform(rng, 0.4, 2.0),
+        "hard_negative": negative,
+        "with_grad_norm": kind in _GRADIENT_KINDS or bool(rng.random() < 0.75),
+        "with_lr": bool(rng.random() < 0.85),
+        "loss_scale": 1.0 if rng.random() < 0.2 else log_uniform(rng, 1e-3, 1e3),
+        "naming": str(rng.choice(namings)),
+    }
+
+
+def make_corpus(n_runs: int, *, seed: int = 0) -> Iterator[tuple[RunLog, SyntheticTruth]]:
+    """Yield ``n_runs`` varied synthetic runs, deterministically from ``seed``.
+
+    About 30 % are healthy (half of them hard negatives) and the rest spread over `KINDS`;
+    lengths are log-uniform on 100..100,000 steps, with logging intervals that leave at
+    least 50 logged points, strengths log-uniform on 0.4-2, loss scales log-uniform on
+    1e-3..1e3 (1 in 20 % of runs) and every naming style.
+
+    Parameters
+    ----------
+    n_runs : int
+        Number of runs.
+    seed : int, default=0
+        Seed of the whole corpus; run ``i`` depends only on ``(seed, i)``.
+
+    Yields
+    ------
+    (RunLog, SyntheticTruth)
+        One run and its truth at a time (the corpus is generated lazily).
+
+    Raises
+    ------
+    ConfigError
+        If ``n_runs`` or ``seed`` is negative (raised when iteration starts).
+    """
+    if not isinstance(n_runs, int) or n_runs < 0 or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(
+            f"make_corpus needs n_runs and seed as ints >= 0; got {n_runs!r} and {seed!r}."
+        )
+    for i in range(n_runs):
+        options = _draw_options(np.random.default_rng([seed, i]))
+        yield make_run(**options)

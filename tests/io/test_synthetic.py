@@ -1,0 +1,291 @@
+"""Tests of the synthetic-run generator: validity, determinism and that the truth is visible.
+
+The "rules" below are deliberately simple numeric checks of what each kind claims to
+show; each is applied to the injected runs (must fire) and to healthy runs (must not).
+Paired rules compare a run with its healthy twin (same seed, no injection).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dynamics_stats.core.errors import ConfigError
+from dynamics_stats.detectors.base import CORE_KINDS
+from dynamics_stats.io.synthetic import (
+    HARD_NEGATIVES,
+    KINDS,
+    NAMINGS,
+    SyntheticTruth,
+    make_corpus,
+    make_run,
+)
+from dynamics_stats.validate import validate_run
+from dynamics_stats.validate.roles import infer_role
+
+N = 2000
+SEEDS = (0, 1, 2, 3, 4, 5)
+
+
+def _get(run, role):
+    series = validate_run(run).get(role)
+    return series.steps, series.values
+
+
+def _window_median(steps, values, lo, hi):
+    inside = (steps >= lo) & (steps < hi)
+    return float(np.median(values[inside]))
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def diverged(run, onset: int) -> bool:
+    steps, loss = _get(run, "train_loss")
+    after = steps >= onset
+    if not np.isfinite(loss[after]).all():
+        return True
+    before = _window_median(steps, loss, onset - 0.1 * N, onset)
+    return float(np.median(loss[-max(3, len(loss) // 50) :])) >= 10 * before
+
+
+def overfit(run, onset: int) -> bool:
+    t_steps, train = _get(run, "train_loss")
+    v_steps, val = _get(run, "val_loss")
+    smooth = pd.Series(val).rolling(3, center=True, min_periods=1).median().to_numpy()
+    after = v_steps >= onset
+    v_end, v_min = smooth[-1], smooth[after].min()
+    v_onset = smooth[after][0]
+    t_onset = _window_median(t_steps, train, onset - 0.02 * N, onset + 0.02 * N)
+    t_end = _window_median(t_steps, train, 0.96 * N, N + 1)
+    gap_widened = np.log(v_end / t_end) - np.log(v_onset / t_onset) >= 0.1
+    rises = v_end >= 1.05 * v_min
+    return bool(t_end < t_onset and (rises or (v_end >= 0.98 * v_onset and gap_widened)))
+
+
+def _improvement(run, onset: int) -> float:
+    steps, loss = _get(run, "train_loss")
+    start = _window_median(steps, loss, onset, onset + 0.05 * N)
+    return float(np.log(start) - np.log(_window_median(steps, loss, 0.95 * N, N + 1)))
+
+
+def stalled(run, twin, onset: int) -> bool:
+    return _improvement(run, onset) < 0.15 * _improvement(twin, onset)
+
+
+def _robust_sd(x):
+    return 1.4826 * float(np.median(np.abs(x - np.median(x))))
+
+
+def _detrended(run, window: int = 51):
+    steps, loss = _get(run, "train_loss")
+    logged = np.log(loss)
+    trend = pd.Series(logged).rolling(window, center=True, min_periods=1).median().to_numpy()
+    return steps, logged - trend
+
+
+def spike_ok(run, step: int) -> bool:
+    """The step is >= 10 robust sd above the local median and is back down 5 % later."""
+    steps, resid = _detrended(run, window=101)
+    i = int(np.searchsorted(steps, step))
+    local = resid[max(0, i - 100) : i - 5]
+    sd = _robust_sd(local)
+    high = resid[i] - np.median(local) >= 10 * sd
+    later = resid[i + int(0.04 * len(steps)) : i + int(0.06 * len(steps))]
+    return bool(high and np.median(later) - np.median(local) < 3 * sd)
+
+
+def max_spike_z(run) -> float:
+    """Largest robust z of the detrended log loss after the first 5 % (fast initial fall)."""
+    steps, resid = _detrended(run, window=101)
+    resid = resid[steps > 0.05 * N]
+    return float(np.max((resid - np.median(resid)) / _robust_sd(resid)))
+
+
+def oscillating(run, twin, onset: int) -> bool:
+    ratios = []
+    for r in (run, twin):
+        steps, resid = _detrended(r, window=201)
+        ratios.append(_robust_sd(resid[steps >= onset]) if (steps >= onset).sum() > 20 else 0)
+    return ratios[0] >= 2 * ratios[1]
+
+
+def exploding(run, onset: int, reference: int | None = None) -> bool:
+    """>= 3 points after onset are >= 10x the median of the 5 % of steps before reference."""
+    steps, grad = _get(run, "grad_norm")
+    reference = onset if reference is None else reference
+    running = _window_median(steps, grad, reference - 0.05 * N, reference)
+    return int(np.sum(grad[steps >= onset] >= 10 * running)) >= 3
+
+
+def vanished(run, twin, onset: int, stop: int) -> bool:
+    steps, grad = _get(run, "grad_norm")
+    _, healthy = _get(twin, "grad_norm")
+    inside = (steps >= onset) & (steps < stop)
+    return float(np.median(grad[inside])) <= 1e-2 * float(np.median(healthy[inside]))
+
+
+def shows(kind: str, run, twin, truth: SyntheticTruth) -> bool:
+    onset = truth.onsets.get(kind, N // 2)
+    if kind == "overfitting":
+        return overfit(run, onset)
+    if kind == "stalled":
+        return stalled(run, twin, onset)
+    if kind == "divergence":
+        return diverged(run, onset)
+    if kind == "loss_spikes":
+        return all(spike_ok(run, s) for s in truth.config["spike_steps"])
+    if kind == "oscillation":
+        return oscillating(run, twin, onset)
+    if kind == "exploding_gradients":
+        return exploding(run, onset, min(truth.onsets.values()))
+    stop = int(truth.config.get("vanish_stop_step", N))
+    return vanished(run, twin, onset, stop)
+
+
+# ----------------------------------------------------------------------------- tests
+
+
+def test_kinds_match_core_kinds():
+    assert KINDS == CORE_KINDS
+
+
+def test_same_seed_same_run_and_other_seed_differs():
+    a, ta = make_run("loss_spikes", seed=7)
+    b, tb = make_run("loss_spikes", seed=7)
+    c, _ = make_run("loss_spikes", seed=8)
+    pd.testing.assert_frame_equal(a.records, b.records)
+    assert ta == tb or ta.to_dict() == tb.to_dict()
+    assert not a.records["value"].equals(c.records["value"])
+
+
+@pytest.mark.parametrize("kind", [None, *KINDS])
+@pytest.mark.parametrize("naming", sorted(NAMINGS))
+def test_every_kind_and_naming_validates_with_roles(kind, naming):
+    if naming == "keras" and kind in ("exploding_gradients", "vanishing_gradients"):
+        pytest.skip("keras logs no grad norm")
+    run, truth = make_run(kind, n_steps=500, seed=3, naming=naming)
+    artifacts = validate_run(run)
+    roles = {m.role for m in artifacts.metrics}
+    expected = {"train_loss", "val_loss", "learning_rate"}
+    expected |= set() if naming == "keras" else {"grad_norm"}
+    assert roles == expected
+    assert run.format == "synthetic"
+    assert run.step_unit == ("epoch" if naming == "keras" else "step")
+    assert set(truth.onsets) == set(truth.kinds)
+    assert (kind is None) == (truth.kinds == ())
+    if kind is not None:
+        assert kind in truth.kinds
+    for name, role in run.role_hints.items():
+        assert infer_role(name)[0] == role, name  # the names alone say the role too
+    assert not any(i.level == "fatal" for i in artifacts.report.issues)
+
+
+@pytest.mark.parametrize("negative", HARD_NEGATIVES)
+def test_hard_negatives_validate_and_are_healthy(negative):
+    run, truth = make_run(None, seed=2, hard_negative=negative, n_steps=1000)
+    assert truth.kinds == () and truth.hard_negative == negative
+    roles = {m.role for m in validate_run(run).metrics}
+    assert {"train_loss", "val_loss", "learning_rate", "grad_norm"} <= roles
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_injected_kind_shows_what_it_claims(kind):
+    for seed in SEEDS:
+        run, truth = make_run(kind, seed=seed, n_steps=N)
+        twin, _ = make_run(None, seed=seed, n_steps=N)
+        for shown in truth.kinds:
+            assert shows(shown, run, twin, truth), (shown, seed, dict(truth.config))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_healthy_runs_show_none_of_the_kinds(seed):
+    run, truth = make_run(None, seed=seed, n_steps=N)
+    assert not diverged(run, N // 2)
+    assert not overfit(run, N // 2)
+    assert max_spike_z(run) < 10
+    assert not exploding(run, N // 2)
+    assert _improvement(run, 1) > 0.05  # it learns
+
+
+def test_onsets_are_recorded_in_steps_and_epochs():
+    run, truth = make_run("divergence", seed=4)
+    steps = int(truth.onsets["divergence"])
+    assert 0.3 * N <= steps <= 0.9 * N
+    _, keras_truth = make_run("divergence", seed=4, naming="keras", val_every=50)
+    assert keras_truth.onsets["divergence"] == (steps - 1) // 50
+
+
+def test_log_every_gives_a_tenth_of_the_points():
+    one, _ = make_run(None, seed=1, log_every=1)
+    ten, _ = make_run(None, seed=1, log_every=10)
+    n1 = len(validate_run(one).get("train_loss").steps)
+    n10 = validate_run(ten).get("train_loss").steps
+    assert n1 == N and len(n10) == N // 10 and n10[0] == 10
+
+
+def test_loss_scale_multiplies_losses_and_grad_norm():
+    a, _ = make_run("oscillation", seed=5)
+    b, _ = make_run("oscillation", seed=5, loss_scale=1000.0)
+    for role in ("train_loss", "val_loss", "grad_norm"):
+        np.testing.assert_allclose(_get(b, role)[1], 1000.0 * _get(a, role)[1], rtol=1e-12)
+    np.testing.assert_array_equal(_get(a, "learning_rate")[1], _get(b, "learning_rate")[1])
+
+
+def test_optional_metrics_can_be_left_out():
+    run, _ = make_run(None, with_grad_norm=False, with_lr=False)
+    assert {m.role for m in validate_run(run).metrics} == {"train_loss", "val_loss"}
+
+
+def test_truth_is_json_and_hparams_hold_the_scalars():
+    run, truth = make_run("loss_spikes", seed=2)
+    text = json.dumps(truth.to_dict(), allow_nan=False)
+    assert "spike_steps" in text
+    assert run.hparams["kind"] == "loss_spikes" and run.hparams["seed"] == 2
+    assert "spike_steps" not in run.hparams  # a list, not a scalar
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"kind": "spikes"},
+        {"hard_negative": "nope"},
+        {"naming": "wandb"},
+        {"n_steps": 5},
+        {"log_every": 0},
+        {"strength": 0.0},
+        {"loss_scale": -1.0},
+    ],
+)
+def test_bad_options_raise_config_error(options):
+    with pytest.raises(ConfigError, match="must be"):
+        make_run(**options)
+
+
+def test_corpus_is_lazy_deterministic_and_varied():
+    corpus = make_corpus(60, seed=11)
+    assert iter(corpus) is corpus
+    runs = list(corpus)
+    again = list(make_corpus(3, seed=11))
+    assert len(runs) == 60
+    for (a, ta), (b, tb) in zip(runs[:3], again, strict=True):
+        assert ta.to_dict() == tb.to_dict()
+        pd.testing.assert_frame_equal(a.records, b.records)
+    kinds = {k for _, t in runs for k in t.kinds}
+    assert kinds == set(KINDS)
+    assert any(t.kinds == () for _, t in runs) and any(t.hard_negative for _, t in runs)
+    lengths = [t.config["n_steps"] for _, t in runs]
+    assert min(lengths) < 300 and max(lengths) > 30_000
+    assert len({t.config["naming"] for _, t in runs}) == len(NAMINGS)
+    assert len({t.config["log_every"] for _, t in runs}) >= 3
+
+
+def test_long_run_is_fast():
+    make_run("exploding_gradients", n_steps=1000, seed=0)  # warm caches
+    start = time.perf_counter()
+    make_run("exploding_gradients", n_steps=100_000, seed=0)
+    assert time.perf_counter() - start < 1.0  # target ~0.1 s; loose for a shared CPU
