@@ -16,6 +16,7 @@ install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(VENV)/bin/dynamics-stats inspect $(EXAMPLE)
+	$(VENV)/bin/dynamics-stats analyze $(EXAMPLE)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

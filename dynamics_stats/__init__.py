@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dynamics_stats.agent.analyze import analyze
+from dynamics_stats.core.agent_result import AgentResult
+from dynamics_stats.core.analysis_config import AnalysisConfig, load_config
 from dynamics_stats.core.artifacts import MetricSeries, TrainingArtifacts
 from dynamics_stats.core.config import ValidationConfig
 from dynamics_stats.core.errors import (
@@ -26,6 +29,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LOADERS",
+    "AgentResult",
+    "AnalysisConfig",
     "ConfigError",
     "DataQualityWarning",
     "DynamicsStatsError",
@@ -45,7 +50,9 @@ __all__ = [
     "ValidationIssue",
     "ValidationReport",
     "__version__",
+    "analyze",
     "infer_role",
+    "load_config",
     "load_run",
     "validate_run",
 ]

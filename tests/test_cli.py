@@ -67,3 +67,37 @@ def test_formats_lists_every_loader(capsys):
     out = capsys.readouterr().out
     for name in ("lightning_csv", "tensorboard", "hf_trainer_state", "mlflow", "wandb"):
         assert name in out
+
+
+def test_analyze_text_report_on_the_bundled_example(capsys):
+    from dynamics_stats.examples import example_path
+
+    assert main(["analyze", str(example_path())]) == 0
+    out = capsys.readouterr().out
+    assert "overfitting" in out and "Recommendations:" in out
+    assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_analyze_json_and_out_file(csv_run, tmp_path, capsys):
+    out = tmp_path / "report.json"
+    assert main(["analyze", str(csv_run), "--format", "json", "--out", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert data["schema_version"] == "1.0" and set(data["issues"]) >= {"divergence", "stalled"}
+
+
+def test_fail_on_sets_exit_code_3(tmp_path, capsys):
+    path = tmp_path / "diverged.csv"
+    rows = ["step,loss"] + [f"{s},{1.0 / s if s < 60 else 'nan'}" for s in range(1, 100)]
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["analyze", str(path), "--fail-on", "divergence:0.8"]) == 3
+    assert "divergence" in capsys.readouterr().err
+    assert main(["analyze", str(path), "--fail-on", "divergence:x"]) == 2
+
+
+def test_analyze_with_a_config_file(csv_run, tmp_path, capsys):
+    config = tmp_path / "cfg.toml"
+    config.write_text("min_probability = 0.99\n")
+    assert main(["analyze", str(csv_run), "--config", str(config), "--format", "json"]) == 0
+    config.write_text("min_prob = 0.99\n")
+    assert main(["analyze", str(csv_run), "--config", str(config)]) == 2
+    assert "Valid keys" in capsys.readouterr().err

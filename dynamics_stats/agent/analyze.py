@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -146,7 +147,7 @@ def _trends(
         values = (("score", item.score),) + tuple(item.values)
         if item.onset_step is not None:
             values += (("onset_step", float(item.onset_step)),)
-        trends[item.kind] = values
+        trends[item.kind] = tuple((k, v) for k, v in values if math.isfinite(v))
     return tuple(sorted(trends.items()))
 
 

@@ -65,10 +65,10 @@ class SmoothingConfig:
 
     Parameters
     ----------
-    max_points : int, default=200
+    max_points : int, default=150
         Longer series are binned (robust medians over equal windows of steps) to this many
         points before modelling, so the cost does not grow with the run's length.
-    n_grid : int, default=13
+    n_grid : int, default=9
         Number of signal-to-noise ratios tried when estimating the model's variances by
         profile likelihood (``method="grid"``).
     method : {"grid", "mle"}, default="grid"
@@ -77,8 +77,8 @@ class SmoothingConfig:
         ``"mle"``: full numerical maximum likelihood (slower, ~0.2 s per curve).
     """
 
-    max_points: int = 200
-    n_grid: int = 13
+    max_points: int = 150
+    n_grid: int = 9
     method: str = "grid"
 
     def __post_init__(self) -> None:
@@ -120,25 +120,29 @@ class AnomalyConfig:
 
     Parameters
     ----------
-    n_estimators : int, default=50
+    n_estimators : int, default=40
         Trees in the forest.
     max_fit_points : int, default=2000
         The forest is fitted on at most this many points (a deterministic subsample).
     contamination : float, default=0.01
         Expected fraction of anomalous points (sets the flagging threshold).
+    max_score_points : int, default=5000
+        Longer series are scored on the largest norm of each of this many windows.
     seed : int, default=0
         Random state of the forest.
     """
 
-    n_estimators: int = 50
+    n_estimators: int = 40
     max_fit_points: int = 2000
     contamination: float = 0.01
+    max_score_points: int = 5_000
     seed: int = 0
 
     def __post_init__(self) -> None:
         check_int(self, "n_estimators", low=1, high=1000)
         check_int(self, "max_fit_points", low=50)
         check_float(self, "contamination", low=0.0, high=0.5, low_open=True)
+        check_int(self, "max_score_points", low=100)
         check_int(self, "seed", low=0)
 
 

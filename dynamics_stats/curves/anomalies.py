@@ -46,6 +46,18 @@ def _features(steps: IntArray, g: FloatArray, lr: MetricSeries | None) -> FloatA
     return np.column_stack([g, change, z, position, log_lr])
 
 
+def _reduced(steps: IntArray, g: FloatArray, max_points: int) -> tuple[IntArray, FloatArray]:
+    """Keep each bin's largest norm when the series is longer than ``max_points``."""
+    if len(g) <= max_points:
+        return steps, g
+    width = (int(steps[-1]) - int(steps[0]) + 1) / max_points
+    index = np.minimum(((steps - steps[0]) / width).astype(np.int64), max_points - 1)
+    order = np.lexsort((-g, index))
+    first = order[np.flatnonzero(np.diff(index[order], prepend=-1))]
+    pick = np.sort(first)
+    return steps[pick], g[pick]
+
+
 def score_grad_norms(
     series: MetricSeries, *, config: AnomalyConfig, learning_rate: MetricSeries | None = None
 ) -> GradAnomalies | None:
@@ -74,14 +86,15 @@ def score_grad_norms(
     -----
     Features (`FEATURES`): log10 norm, its change from the previous point, a robust z-score
     against the median/MAD of the preceding 5% of the run (in steps), the position in the
-    run (0-1), and log10 LR. The forest (fixed ``random_state``) is fitted on an evenly
+    run (0-1), and log10 LR. Series longer than ``max_score_points`` are reduced to the
+    largest norm of each of that many equal windows of steps (spikes survive). The forest (fixed ``random_state``) is fitted on an evenly
     spaced subsample of at most ``max_fit_points`` points and scores all points; the score
     is scikit-learn's ``-score_samples`` (about 0.5 ordinary, near 1 anomalous).
     """
     from sklearn.ensemble import IsolationForest
 
     keep = np.isfinite(series.values) & (series.values > 0)
-    steps, g = series.steps[keep], np.log10(series.values[keep])
+    steps, g = _reduced(series.steps[keep], np.log10(series.values[keep]), config.max_score_points)
     if len(g) < _MIN_POINTS:
         return None
     x = _features(steps, g, learning_rate)
@@ -96,8 +109,14 @@ def score_grad_norms(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             forest.fit(x[fit_rows])
-            scores = -forest.score_samples(x)
-            flags = forest.predict(x) == -1
+            raw = forest.score_samples(x)
+    except ValueError as err:
+        raise ModelFitError(
+            f"isolation forest failed on {series.name!r} ({len(g)} points): {err}"
+        ) from err
+    scores, flags = -raw, raw < forest.offset_
+    try:
+        pass
     except ValueError as err:
         raise ModelFitError(
             f"isolation forest failed on {series.name!r} ({len(g)} points): {err}"

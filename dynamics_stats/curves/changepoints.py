@@ -9,11 +9,13 @@ import numpy as np
 from dynamics_stats.core.config import ChangepointConfig
 from dynamics_stats.core.errors import ModelFitError
 from dynamics_stats.core.types import FloatArray
+from dynamics_stats.curves._binning import bin_series
 from dynamics_stats.curves.types import Changepoint, SmoothedCurve
 
 __all__ = ["find_changepoints"]
 
 _MIN_POINTS = 12
+_MAX_SEARCH_POINTS = 100  # the piecewise-linear cost is quadratic: search on <= 100 bins
 _PARAMS_PER_SPLIT = 3  # a location plus an intercept and a slope for the new segment
 
 
@@ -58,7 +60,8 @@ def find_changepoints(
     Parameters
     ----------
     curve : SmoothedCurve
-        A smoothed curve; the search runs on its binned observed values (modelled scale).
+        A smoothed curve; the search runs on its binned observed values (modelled scale),
+        re-binned to at most 100 points.
     config : ChangepointConfig
         Number cap, minimum segment length and penalty factor.
 
@@ -83,13 +86,15 @@ def find_changepoints(
     against no split under equal prior odds.
     """
     finite = np.isfinite(curve.observed)
-    y = curve.observed[finite]
-    steps = curve.steps[finite]
+    steps, y, width = bin_series(
+        curve.steps[finite], curve.observed[finite], max_points=_MAX_SEARCH_POINTS
+    )
+    width = max(width, curve.bin_width_steps)
     if len(y) < _MIN_POINTS or config.max_changepoints == 0:
         return ()
     sigma = _robust_sigma(y)
     span = max(int(steps[-1] - steps[0]), 1)
-    min_size = max(int(round(config.min_size_frac * span / max(curve.bin_width_steps, 1.0))), 3)
+    min_size = max(int(round(config.min_size_frac * span / max(width, 1.0))), 3)
     if 2 * min_size > len(y):
         return ()
     breaks = sorted(_search(y, sigma, min_size, config))

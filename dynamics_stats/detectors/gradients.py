@@ -28,7 +28,7 @@ Pairs = tuple[tuple[str, float], ...]
 
 
 def _positive_log(series: MetricSeries) -> tuple[IntArray, FloatArray, FloatArray]:
-    steps, values = finite_part(series)
+    steps, values = finite_part(series, keep="max")
     keep = values > 0
     return steps[keep], values[keep], np.log10(values[keep])
 

@@ -42,7 +42,8 @@ def _extrapolated_gain(trend: TrendCurve) -> tuple[float, float]:
     span = float(trend.steps[-1] - trend.steps[0]) or 1.0
     tail = trend.steps >= trend.steps[-1] - 0.2 * span
     slope = float(np.mean(trend.slope[tail]))
-    se = float(np.mean(trend.slope_se[tail])) if np.isfinite(trend.slope_se[tail]).all() else np.nan
+    errors = trend.slope_se[tail]
+    se = float(np.mean(errors)) if np.isfinite(errors).all() else float("nan")
     t_end = float(trend.steps[-1]) or span
     factor = t_end * np.log(2.0)
     return -slope * factor, se * factor
@@ -71,8 +72,9 @@ class ProgressDetector:
     high; a run that improved a lot and then converged scores low (it is not stalled); a
     run that improves slowly but steadily scores low too.
     ``performance_plateau`` score: ``(1 - p_improving_late) / 0.4`` (1.0 when the loss
-    still falls with probability 0.6 or less; a flat tail scores about 1.25), with the expected further gain from running as
-    long again, from a power-law extrapolation of the final slope, in the values.
+    still falls with probability 0.6 or less; a flat tail scores about 1.25), with the
+    expected further gain from running as long again, from a power-law extrapolation of
+    the final slope, in the values.
     """
 
     name: ClassVar[str] = "progress"

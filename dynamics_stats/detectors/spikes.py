@@ -58,7 +58,7 @@ class SpikeDetector:
         loss = run.artifacts.get("train_loss")
         if loss is None:
             return ()
-        steps, values = finite_part(loss)
+        steps, values = finite_part(loss, keep="max")
         if len(steps) < _MIN_POINTS:
             return (self._absent(loss.name, "too few points", len(steps)),)
         y, is_log = log_scale(values)

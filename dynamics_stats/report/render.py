@@ -64,10 +64,13 @@ def render_text(result: AgentResult) -> str:
     """
     run = result.run
     cal = result.calibration
-    lines = [
-        _verdict(result),
+    header = (
         f"run: {run.source} ({run.format}, {len(run.metrics)} metrics, last {run.step_unit} "
-        f"{run.last_step}) - status {result.status}, confidence {result.confidence.level}",
+        f"{run.last_step}) - status {result.status}, confidence {result.confidence.level}"
+    )
+    lines = [
+        *_wrap(_verdict(result), ""),
+        *_wrap(header, ""),
         f"probabilities: {cal.name} {cal.version}"
         + ("" if cal.calibrated else " (NOT calibrated: provisional map)"),
         "",
@@ -88,5 +91,5 @@ def render_text(result: AgentResult) -> str:
             w for item in result.limitations for w in _wrap(f"- {item}", "  ")
         ]
     if result.confidence.reasons:
-        lines += ["", "Confidence lowered by: " + "; ".join(result.confidence.reasons)]
+        lines += ["", *_wrap("Confidence lowered by: " + "; ".join(result.confidence.reasons), "")]
     return "\n".join(lines)
