@@ -119,7 +119,8 @@ def lr_schedule(p: BaseParams) -> FloatArray:
     elif p.schedule == "step":
         rel = p.step_gamma ** ((t >= 0.5 * n).astype(float) + (t >= 0.75 * n))
     elif p.schedule == "cosine_restart":
-        rel = _cosine((after * p.n_cycles) % 1.0, p.final_lr_frac)
+        cycles = np.minimum(after * p.n_cycles, p.n_cycles - 1e-9)  # no restart at the end
+        rel = _cosine(cycles - np.floor(cycles), p.final_lr_frac)
     elif p.schedule == "plateau_drop":
         rel = np.where(t >= p.drop_frac * n, p.step_gamma, 1.0)
     else:

@@ -50,7 +50,7 @@ def _held(time: FloatArray, start: int | None) -> FloatArray:
         return time
     held = time.copy()
     excess = time[start:] - time[start]
-    scale = 0.05 * float(excess[-1]) + 1e-12
+    scale = 0.02 * float(excess[-1]) + 1e-12
     held[start:] = time[start] + scale * (1.0 - np.exp(-excess / scale))
     return held
 
@@ -63,11 +63,16 @@ def build_curves(
     lr_rel = lr_healthy / p.lr_peak
     time = np.cumsum(lr_rel * ov.rate)
     lr = lr_healthy * ov.lr_factor
-    level = p.floor_frac * (1.0 + p.lr_beta * lr_memory(lr / p.lr_peak, n))
+    moving = np.maximum.accumulate(np.where(ov.rate > 0, np.arange(n), 0))
+    level = p.floor_frac * (1.0 + p.lr_beta * lr_memory(lr / p.lr_peak, n)[moving])
     reducible = 1.0 - p.floor_frac
     train = p.init_loss * (level + reducible * _progress(p, ov, time, lr_rel))
     val_left = _progress(p, ov, _held(time, ov.val_hold_from), lr_rel)
-    val = p.init_loss * (level + reducible * val_left) * (1.0 + p.gap0 + p.gap1 * (1 - val_left))
+    val_level = level
+    if ov.val_hold_from is not None:  # generalisation stopped: LR decay no longer helps either
+        val_level = level[np.minimum(np.arange(n), ov.val_hold_from)]
+    gap = 1.0 + p.gap0 + p.gap1 * (1.0 - val_left)
+    val = p.init_loss * (val_level + reducible * val_left) * gap
     grad = math.log(p.grad_level) + p.grad_power * np.log(train / train[0])
     # noise: always drawn in this order, so a run and its healthy twin share it
     z_train = ar1_noise(rng, n, phi=p.noise_phi, df=p.noise_df)

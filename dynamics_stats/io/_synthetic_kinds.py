@@ -75,8 +75,8 @@ def _ramp(ctx: Context, start: int, length: float) -> FloatArray:
 
 
 def spike_height(ctx: Context) -> float:
-    """Log-height of one loss spike: 12-40 noise sd, within [0.3, 3], times the strength."""
-    height = min(max(ctx.params.sigma * ctx.rng.uniform(12.0, 40.0), 0.3), 3.0)
+    """Log-height of one loss spike: 15-40 noise sd, within [0.3, 3], times the strength."""
+    height = min(max(ctx.params.sigma * ctx.rng.uniform(15.0, 40.0), 0.3), 3.0)
     return float(ctx.strength * height)
 
 
@@ -84,11 +84,12 @@ def add_spikes(ctx: Context, ov: Overlay, start: int, stop: int, n_spikes: int) 
     """Add spikes that recover, one in the middle half of each of ``n_spikes`` bins."""
     edges = np.linspace(start, stop, n_spikes + 1)
     steps: list[int] = []
-    max_recovery = max(2.0, 0.005 * ctx.n)
+    min_recovery = 2.0 * ctx.log_every - 1.0  # so the interval means show the spike
+    max_recovery = max(min_recovery + 1.0, 0.005 * ctx.n)
     for left, right in zip(edges[:-1], edges[1:], strict=True):
         i = int(ctx.rng.uniform(left + 0.25 * (right - left), left + 0.75 * (right - left)))
         height = spike_height(ctx)
-        recovery = ctx.rng.uniform(1.0, max_recovery)
+        recovery = ctx.rng.uniform(min_recovery, max_recovery)
         span = np.arange(i, min(ctx.n, i + int(10 * recovery) + 2))
         shape = np.exp(-(span - i) / recovery)
         ov.train[span] += height * shape
@@ -119,7 +120,7 @@ def stalled(ctx: Context, ov: Overlay) -> Injected:
     """Set the LR far too low, or stop progress early, far above the reachable loss."""
     if ctx.rng.random() < 0.5:
         ov.lr_factor = 10.0 ** -ctx.rng.uniform(2.0, 4.0)
-        ov.progress_frac = min(0.5, ctx.rng.uniform(0.0, 0.08) / ctx.strength)
+        ov.progress_frac = min(0.5, ctx.rng.uniform(0.0, 0.05) / ctx.strength)
         config: dict[str, JSONValue] = {"stall_mode": "lr_too_low", "stall_lr_factor": ov.lr_factor}
         config["stall_progress_frac"] = ov.progress_frac
         return {"stalled": 1}, config
@@ -178,7 +179,7 @@ def oscillation(ctx: Context, ov: Overlay) -> Injected:
         ov.noise[on] *= ctx.rng.uniform(1.5, 3.0)
         config |= {"oscillation_period": period, "oscillation_amplitude": amp}
     else:
-        mult = max(2.5, min(ctx.strength * ctx.rng.uniform(3.0, 6.0), 1.0 / sigma))
+        mult = max(2.5, min(ctx.strength * ctx.rng.uniform(3.0, 6.0), 0.6 / sigma))
         ov.noise[on] *= mult
         ov.grad[on] += ctx.rng.normal(0.0, ctx.params.grad_sigma * 2.0, int(on.sum()))
         config["oscillation_noise_mult"] = mult
@@ -198,7 +199,8 @@ def exploding_gradients(ctx: Context, ov: Overlay) -> Injected:
     config: dict[str, JSONValue] = {"explode_jump": jump, "explode_stop_step": stop}
     onsets = {"exploding_gradients": start + 1}
     if ctx.rng.random() < 0.7 and stop - start >= 4:
-        steps = add_spikes(ctx, ov, start, stop, int(ctx.rng.integers(1, 4)))
+        room = max(1, int((stop - start) / (0.08 * ctx.n)))  # spikes >= 4 % of the run apart
+        steps = add_spikes(ctx, ov, start, stop, min(int(ctx.rng.integers(1, 4)), room))
         onsets["loss_spikes"] = steps[0]
         config["spike_steps"] = list(steps)
     return onsets, config

@@ -54,8 +54,7 @@ def adjust_params(name: str, p: BaseParams, rng: np.random.Generator) -> BasePar
         change |= {"lr_beta": rng.uniform(0.3, 0.6), "shape": "power"}
         change |= {"alpha": rng.uniform(1.0, 2.0), "tau_frac": rng.uniform(0.002, 0.01)}
     elif name == "slow_but_steady":
-        change = {"shape": "power", "alpha": rng.uniform(0.1, 0.2)}
-        change |= {"tau_frac": rng.uniform(0.05, 0.2), "schedule": "constant"}
+        change = {"shape": "exp", "tau_frac": rng.uniform(1.0, 3.0), "schedule": "constant"}
         change |= {"floor_frac": rng.uniform(0.05, 0.3), "warmup_frac": 0.0}
     return dataclasses.replace(p, **change)  # type: ignore[arg-type]
 
@@ -63,10 +62,13 @@ def adjust_params(name: str, p: BaseParams, rng: np.random.Generator) -> BasePar
 def add_feature(name: str, ctx: Context, ov: Overlay) -> dict[str, JSONValue]:
     """Add the benign feature of hard negative ``name``; return what was drawn."""
     if name == "warmup_bump":
-        warm = max(ctx.params.warmup_frac * ctx.n, 2.0)
-        height = ctx.rng.uniform(0.1, 0.4)
+        warm = max(ctx.params.warmup_frac * ctx.n, 4.0)
+        left = ctx.params.floor_frac + (1.0 - ctx.params.floor_frac) * ctx.progress
+        # rise 0.2-0.5 in log above the loss at mid warm-up, whatever the fall since then
+        fall = math.log(left[int(warm / 2) - 1] / left[int(warm) - 1])
+        height = ctx.rng.uniform(0.2, 0.5) + fall
         t = np.arange(1, ctx.n + 1) / warm
-        bump = height * t * np.exp(1.0 - t)
+        bump = height * np.exp(-0.5 * ((t - 1.0) / 0.25) ** 2)
         ov.train += bump
         ov.val += bump
         ov.grad += bump

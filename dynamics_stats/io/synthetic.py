@@ -43,6 +43,33 @@ that step; the validation loss is the value at every ``val_every``-th step. With
 ``naming="keras"`` the run is logged per epoch of ``val_every`` steps (``step_unit
 "epoch"``, 0-based epochs, epoch-mean train loss, no grad norm) and truth onsets are epochs.
 
+Kinds (log-scale sizes at ``strength=1``; onsets as fractions of the run):
+
+- ``overfitting`` (onset 0.3-0.7): validation progress saturates softly after onset and the
+  LR no longer helps it; it then rises by 15-65 % (75 % of runs) or stays flat within 3 %
+  while the train loss falls a further 10-30 % (so the gap widens either way).
+- ``stalled``: the LR is 1e-2..1e-4 of what it should be and the run makes 0-5 % of the
+  healthy progress (from step 1), or progress stops for good once 10-50 % of it is done.
+- ``divergence`` (0.3-0.9): the loss and val loss grow by e^3..e^7 over 2-100 % of the
+  remaining steps and stay there; 40 % turn NaN (30 % of those log one inf first).
+- ``loss_spikes`` (0.05-0.5): 1-6 spikes 15-40 noise sd high (within e^0.3..e^3), each
+  decaying with a time constant of ``2 * log_every - 1`` to ``0.005 * n_steps`` steps;
+  the grad norm rises with them (at most x4). The steps are in ``config["spike_steps"]``.
+- ``oscillation`` (0 or 0.05-0.5): a sine of period 4 * log_every..n/50 steps and amplitude
+  3-6 noise sd (within 0.1..1) with 1.5-3x the noise, or 2.5-6x the noise (at most 0.6
+  log-sd); progress slows to 0-30 %.
+- ``exploding_gradients`` (0.1-0.8): the grad norm is x10^1.2..x10^3 for 1-15 % of the run
+  (30 %: to the end), with 1-3 loss spikes in 70 % of runs.
+- ``vanishing_gradients`` (0 or 0.05-0.5): the grad norm falls to 1e-3..1e-6 of its level
+  within 0-2 % of the run, to the end (70 %) or for 30-45 % of it, and the loss is flat.
+
+Hard negatives (`HARD_NEGATIVES`): a loss bump of 0.2-0.5 (log) above the mid-warm-up loss
+at the end of warm-up; a step schedule with a strong LR term (drops of 10-30 %); noise sd
+0.3-0.6 with 4-6 df; convergence within the first ~10 % and a flat rest; cosine warm
+restarts that lift the loss; a constant LR whose plateau ends with a x0.05-0.2 drop and a
+new fall; an almost linear slow fall (exponential with tau = 1-3 runs); one grad-norm
+outlier 10-50x its level.
+
 Truth. ``onsets`` is the step where the injected change starts. Co-occurring kinds are
 recorded when the injection meets their definition: exploding gradients come with loss
 spikes in 70 % of runs; divergence raises the grad norm >= 10x (exploding); vanishing
@@ -62,7 +89,6 @@ from typing import Any
 
 import numpy as np
 
-from dynamics_stats.core._checks import check_choice, check_float, check_int
 from dynamics_stats.core.errors import ConfigError
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.core.types import JSONValue, Role
@@ -70,19 +96,10 @@ from dynamics_stats.io._synthetic_base import decay, draw_base, log_uniform, lr_
 from dynamics_stats.io._synthetic_build import NAMINGS, build_curves, log_records
 from dynamics_stats.io._synthetic_kinds import INJECTORS, Context, Overlay
 from dynamics_stats.io._synthetic_negatives import HARD_NEGATIVES, add_feature, adjust_params
+from dynamics_stats.io._synthetic_options import KINDS, SyntheticRunOptions, flat_config
 
 __all__ = ["HARD_NEGATIVES", "KINDS", "NAMINGS", "SyntheticTruth", "make_corpus", "make_run"]
 
-#: The seven problem kinds (same names and order as ``detectors.base.CORE_KINDS``).
-KINDS: tuple[str, ...] = (
-    "overfitting",
-    "stalled",
-    "divergence",
-    "loss_spikes",
-    "oscillation",
-    "exploding_gradients",
-    "vanishing_gradients",
-)
 _GRADIENT_KINDS = frozenset({"exploding_gradients", "vanishing_gradients"})
 
 
@@ -119,35 +136,6 @@ class SyntheticTruth:
             "hard_negative": self.hard_negative,
             "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.config.items()},
         }
-
-
-@dataclass(frozen=True, slots=True)
-class SyntheticRunOptions:
-    """The options of `make_run`, checked."""
-
-    kind: str | None
-    n_steps: int
-    seed: int
-    log_every: int
-    val_every: int | None
-    strength: float
-    hard_negative: str | None
-    loss_scale: float
-    naming: str
-
-    def __post_init__(self) -> None:
-        if self.kind is not None:
-            check_choice(self, "kind", KINDS)
-        if self.hard_negative is not None:
-            check_choice(self, "hard_negative", HARD_NEGATIVES)
-        check_choice(self, "naming", tuple(NAMINGS))
-        check_int(self, "n_steps", low=20)
-        check_int(self, "seed", low=0)
-        check_int(self, "log_every", low=1, high=self.n_steps // 2)
-        if self.val_every is not None:
-            check_int(self, "val_every", low=1, high=self.n_steps // 2)
-        check_float(self, "strength", low=0.0, low_open=True)
-        check_float(self, "loss_scale", low=0.0, low_open=True)
 
 
 def _streams(seed: int) -> list[np.random.Generator]:
@@ -189,7 +177,8 @@ def make_run(  # noqa: PLR0913 - the options of a generator, all keyword-only
     hard_negative : str or None, default=None
         A pattern from `HARD_NEGATIVES` to build in.
     with_grad_norm : bool, default=True
-        Whether the grad norm is logged (never for ``naming="keras"``).
+        Whether the grad norm is logged (never for ``naming="keras"``). Without it a
+        gradient kind is still injected and recorded in the truth, but cannot be seen.
     with_lr : bool, default=True
         Whether the learning rate is logged.
     loss_scale : float, default=1.0
@@ -243,15 +232,16 @@ def make_run(  # noqa: PLR0913 - the options of a generator, all keyword-only
         lr=curves.lr,
         grad=curves.grad * loss_scale,
     )
+    with_grad_norm = with_grad_norm and naming != "keras"
     keep: set[Role] = {"train_loss", "val_loss"}
     keep |= {"learning_rate"} if with_lr else set()
-    keep |= {"grad_norm"} if with_grad_norm and naming != "keras" else set()
+    keep |= {"grad_norm"} if with_grad_norm else set()
     records, unit, hints = log_records(
         curves, params, naming=naming, intervals=(log_every, val_every), keep=keep
     )
     if naming == "keras":
         onsets = {k: (v - 1) // val_every for k, v in onsets.items()}
-    full = _config(opts, val_every, with_grad_norm, with_lr, params) | config
+    full = flat_config(opts, val_every, with_grad_norm, with_lr, params) | config
     truth = SyntheticTruth(tuple(k for k in KINDS if k in onsets), onsets, hard_negative, full)
     scalars = {k: v for k, v in full.items() if v is None or isinstance(v, (bool, int, float, str))}
     run = RunLog(
@@ -263,19 +253,6 @@ def make_run(  # noqa: PLR0913 - the options of a generator, all keyword-only
         role_hints=hints,
     )
     return run, truth
-
-
-def _config(
-    opts: SyntheticRunOptions, val_every: int, with_grad: bool, with_lr: bool, params: object
-) -> dict[str, JSONValue]:
-    config: dict[str, JSONValue] = {
-        name: getattr(opts, name) for name in SyntheticRunOptions.__dataclass_fields__
-    }
-    config |= {"val_every": val_every, "with_grad_norm": with_grad, "with_lr": with_lr}
-    for name in type(params).__dataclass_fields__:  # type: ignore[attr-defined]
-        value = getattr(params, name)
-        config[name] = float(value) if isinstance(value, (float, np.floating)) else value
-    return config
 
 
 def _draw_options(rng: np.random.Generator) -> dict[str, Any]:
