@@ -61,7 +61,8 @@ def time_cli(n_steps: int = 10_000) -> None:
             start = time.perf_counter()
             subprocess.run([str(exe), "analyze", str(path)], check=True, capture_output=True)
             times.append(time.perf_counter() - start)
-    print(f"whole 'dynamics-stats analyze' process, {n_steps:,} steps: median {statistics.median(times):.2f} s")
+    median = statistics.median(times)
+    print(f"whole 'dynamics-stats analyze' process, {n_steps:,} steps: median {median:.2f} s")
 
 
 def main(argv: list[str]) -> None:

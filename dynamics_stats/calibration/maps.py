@@ -12,11 +12,25 @@ from types import MappingProxyType
 
 import numpy as np
 
+from dynamics_stats.calibration.isotonic import IsotonicCalibrator
 from dynamics_stats.calibration.platt import PlattCalibrator
 from dynamics_stats.core.errors import LoadError
 from dynamics_stats.core.results import CalibrationInfo
 
-__all__ = ["CalibrationMap", "load_map", "provisional_map"]
+__all__ = ["CalibrationMap", "Calibrator", "calibrator_from_dict", "load_map", "provisional_map"]
+
+Calibrator = PlattCalibrator | IsotonicCalibrator
+
+
+def calibrator_from_dict(data: dict[str, object]) -> Calibrator:
+    """Rebuild a fitted calibrator from its JSON form (by its ``method``)."""
+    method = data.get("method")
+    if method == "platt":
+        return PlattCalibrator.from_dict(data)  # type: ignore[arg-type]
+    if method == "isotonic":
+        return IsotonicCalibrator.from_dict(data)  # type: ignore[arg-type]
+    raise LoadError(f"unknown calibrator method {method!r}; expected 'platt' or 'isotonic'.")
+
 
 _SHIPPED = "default.json"
 
@@ -29,7 +43,7 @@ class CalibrationMap:
     ----------
     info : CalibrationInfo
         Name, version, whether fitted, and what the probabilities mean.
-    calibrators : mapping of str to PlattCalibrator
+    calibrators : mapping of str to PlattCalibrator or IsotonicCalibrator
         Kind -> fitted calibrator. Kinds without one get no probability.
     corpus_hash : str, default=""
         Hash of the labelled corpus the maps were fitted on.
@@ -38,7 +52,7 @@ class CalibrationMap:
     """
 
     info: CalibrationInfo
-    calibrators: Mapping[str, PlattCalibrator] = field(default_factory=dict)
+    calibrators: Mapping[str, Calibrator] = field(default_factory=dict)
     corpus_hash: str = ""
     created: str = ""
 
@@ -74,7 +88,7 @@ class CalibrationMap:
             raise LoadError("a calibration map needs a 'calibrators' object.")
         return cls(
             info=CalibrationInfo.from_dict(data["info"]),  # type: ignore[arg-type]
-            calibrators={k: PlattCalibrator.from_dict(v) for k, v in raw.items()},
+            calibrators={k: calibrator_from_dict(v) for k, v in raw.items()},
             corpus_hash=str(data.get("corpus_hash", "")),
             created=str(data.get("created", "")),
         )

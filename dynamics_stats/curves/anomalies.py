@@ -87,9 +87,10 @@ def score_grad_norms(
     Features (`FEATURES`): log10 norm, its change from the previous point, a robust z-score
     against the median/MAD of the preceding 5% of the run (in steps), the position in the
     run (0-1), and log10 LR. Series longer than ``max_score_points`` are reduced to the
-    largest norm of each of that many equal windows of steps (spikes survive). The forest (fixed ``random_state``) is fitted on an evenly
-    spaced subsample of at most ``max_fit_points`` points and scores all points; the score
-    is scikit-learn's ``-score_samples`` (about 0.5 ordinary, near 1 anomalous).
+    largest norm of each of that many equal windows of steps (spikes survive). The forest
+    (fixed ``random_state``) is fitted on an evenly spaced subsample of at most
+    ``max_fit_points`` points and scores all points; the score is scikit-learn's
+    ``-score_samples`` (about 0.5 ordinary, near 1 anomalous).
     """
     from sklearn.ensemble import IsolationForest
 
