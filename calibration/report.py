@@ -14,6 +14,11 @@ import numpy as np  # noqa: E402
 from dynamics_stats.agent.analyze import analyze  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+_ECE_NOTE = (
+    "The bootstrap interval of the ECE is a percentile interval of a quantity that is biased "
+    "upwards in small resamples, so it can sit above the point estimate; read its upper end "
+    "as a conservative bound."
+)
 PUBLIC_RUNS = HERE.parent.parent / "shared" / "data" / "public_runs"
 
 
@@ -48,7 +53,7 @@ def _kind_table(fits: dict[str, dict[str, object]]) -> list[str]:
             f"| {s['ece']:.3f} [{s['ece_low']:.3f}, {s['ece_high']:.3f}] | {s['onset_error']:.3f} |"
         )
     f1 = np.mean([f["stats"]["f1"] for f in fits.values()])  # type: ignore[index]
-    lines += ["", f"Macro-F1 over the seven kinds: **{f1:.3f}**."]
+    lines += ["", f"Macro-F1 over the seven kinds: **{f1:.3f}**.", "", _ECE_NOTE]
     return lines
 
 
