@@ -9,7 +9,8 @@
    reports held-out metrics only.
 3. Fits the chosen map on the whole corpus and writes it into the package
    (``dynamics_stats/calibration/maps/default.json``) with the corpus hash and date.
-4. Writes the report, reliability diagrams, and what the analyzer says on the public runs.
+4. Writes the report, reliability diagrams, what the analyzer says on the public runs, and
+   the regression guard of a few fixed real runs (tests/data/regression_probabilities.json).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ sys.path.insert(0, str(HERE))
 
 from corpus import corpus_hash, score_corpus  # noqa: E402
 from metrics import reliability_points, summarize  # noqa: E402
+from regression import write_regression  # noqa: E402
 from report import write_report  # noqa: E402
 
 from dynamics_stats.calibration import CalibrationMap, IsotonicCalibrator, PlattCalibrator  # noqa: E402
@@ -120,6 +122,7 @@ def main(argv: list[str] | None = None) -> None:
     _write_map(fits, args.n_runs, args.seed, digest)
     curves = {k: reliability_points(f["p"], f["y"]) for k, f in fits.items()}
     write_report(fits, curves, n_runs=args.n_runs, seed=args.seed, digest=digest)
+    write_regression()
     for kind, fit in fits.items():
         s = fit["stats"]
         print(
