@@ -13,7 +13,7 @@ from dynamics_stats.core.types import FloatArray, Role, StepUnit
 from dynamics_stats.io._synthetic_base import BaseParams, ar1_noise, decay, lr_memory
 from dynamics_stats.io._synthetic_kinds import Overlay
 
-__all__ = ["NAMINGS", "Curves", "build_curves", "log_records"]
+__all__ = ["NAMINGS", "CleanLogs", "Curves", "build_curves", "clean_logs", "log_records"]
 
 #: Metric names per naming style, for train loss, val loss, learning rate and grad norm.
 NAMINGS: dict[str, tuple[str, str, str, str | None]] = {
@@ -35,6 +35,15 @@ class Curves:
     lr: FloatArray
     grad: FloatArray
 
+    def scaled(self, loss_scale: float) -> Curves:
+        """Return the curves with every loss (and the grad norm) multiplied by ``loss_scale``."""
+        return Curves(
+            train=self.train * loss_scale,
+            val=self.val * loss_scale,
+            lr=self.lr,
+            grad=self.grad * loss_scale,
+        )
+
 
 def _progress(p: BaseParams, ov: Overlay, time: FloatArray, lr_rel: FloatArray) -> FloatArray:
     if ov.progress_frac is None:
@@ -44,21 +53,34 @@ def _progress(p: BaseParams, ov: Overlay, time: FloatArray, lr_rel: FloatArray) 
     return np.asarray(1.0 - ov.progress_frac * done * time / healthy_end, dtype=float)
 
 
-def _held(time: FloatArray, start: int | None) -> FloatArray:
-    """Effective time of the validation loss: saturates softly after ``start``."""
+def _held(time: FloatArray, start: int | None, hold: float) -> FloatArray:
+    """Effective time of the validation loss after ``start``.
+
+    A fraction ``hold`` of it saturates softly (generalisation stops); the rest goes on.
+    """
     if start is None:
         return time
     held = time.copy()
     excess = time[start:] - time[start]
     scale = 0.02 * float(excess[-1]) + 1e-12
-    held[start:] = time[start] + scale * (1.0 - np.exp(-excess / scale))
+    saturating = scale * (1.0 - np.exp(-excess / scale))
+    held[start:] = time[start] + hold * saturating + (1.0 - hold) * excess
     return held
 
 
-def build_curves(
-    p: BaseParams, ov: Overlay, lr_healthy: FloatArray, rng: np.random.Generator
-) -> Curves:
-    """Combine the healthy curves, the overlay and the noise into per-step values."""
+@dataclass(frozen=True, slots=True)
+class CleanLogs:
+    """Per-step log values of a run before noise, and the log-sd of its train noise."""
+
+    train: FloatArray
+    val: FloatArray
+    grad: FloatArray
+    train_sd: FloatArray
+    lr: FloatArray  # the learning rate itself (not a log)
+
+
+def clean_logs(p: BaseParams, ov: Overlay, lr_healthy: FloatArray) -> CleanLogs:
+    """Combine the healthy curves and the overlay into noise-free log values."""
     n = p.n_steps
     lr_rel = lr_healthy / p.lr_peak
     time = np.cumsum(lr_rel * ov.rate)
@@ -67,13 +89,27 @@ def build_curves(
     level = p.floor_frac * (1.0 + p.lr_beta * lr_memory(lr / p.lr_peak, n)[moving])
     reducible = 1.0 - p.floor_frac
     train = p.init_loss * (level + reducible * _progress(p, ov, time, lr_rel))
-    val_left = _progress(p, ov, _held(time, ov.val_hold_from), lr_rel)
+    val_left = _progress(p, ov, _held(time, ov.val_hold_from, ov.val_hold), lr_rel)
     val_level = level
     if ov.val_hold_from is not None:  # generalisation stopped: LR decay no longer helps either
-        val_level = level[np.minimum(np.arange(n), ov.val_hold_from)]
+        held_level = level[np.minimum(np.arange(n), ov.val_hold_from)]
+        val_level = ov.val_hold * held_level + (1.0 - ov.val_hold) * level
     gap = 1.0 + p.gap0 + p.gap1 * (1.0 - val_left)
     val = p.init_loss * (val_level + reducible * val_left) * gap
     grad = math.log(p.grad_level) + p.grad_power * np.log(train / train[0])
+    sd = p.sigma * (train / train[0]) ** (-p.noise_eta) * ov.noise
+    return CleanLogs(
+        train=np.log(train) + ov.train,
+        val=np.log(val) + ov.val,
+        grad=grad + ov.grad,
+        train_sd=sd,
+        lr=lr,
+    )
+
+
+def build_curves(p: BaseParams, ov: Overlay, clean: CleanLogs, rng: np.random.Generator) -> Curves:
+    """Add the noise to the clean log values; return the per-step curves."""
+    n = p.n_steps
     # noise: always drawn in this order, so a run and its healthy twin share it
     z_train = ar1_noise(rng, n, phi=p.noise_phi, df=p.noise_df)
     z_val = rng.standard_normal(n)
@@ -82,10 +118,9 @@ def build_curves(
     out_at = rng.integers(0, n, n_out)
     out_size = rng.uniform(math.log(2.0), math.log(5.0), n_out)
     inf_first = bool(rng.random() < 0.3)
-    sd = p.sigma * (train / train[0]) ** (-p.noise_eta) * ov.noise
-    log_train = np.log(train) + sd * z_train + ov.train
-    log_val = np.log(val) + p.val_sigma * z_val + ov.val
-    log_grad = grad + p.grad_sigma * z_grad + ov.grad
+    log_train = clean.train + clean.train_sd * z_train
+    log_val = clean.val + p.val_sigma * z_val
+    log_grad = clean.grad + p.grad_sigma * z_grad
     np.add.at(log_grad, out_at, out_size)
     with np.errstate(over="ignore"):
         train, val, grad = np.exp(log_train), np.exp(log_val), np.exp(log_grad)
@@ -94,7 +129,7 @@ def build_curves(
             array[ov.nan_from :] = np.nan
         if inf_first:
             train[ov.nan_from] = np.inf
-    return Curves(train=train, val=val, lr=lr, grad=grad)
+    return Curves(train=train, val=val, lr=clean.lr, grad=grad)
 
 
 def _block_means(values: FloatArray, width: int) -> FloatArray:

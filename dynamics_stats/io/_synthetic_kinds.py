@@ -2,8 +2,12 @@
 
 Each injector reads a `Context` (the healthy run's parameters and progress), edits an
 `Overlay` (log-scale additions and progress changes applied when the curves are built) and
-returns the onsets of every kind it made visible (sometimes more than one: exploding
-gradients usually come with loss spikes) and the parameters it drew.
+returns its *candidates* -- every kind the injection may show, with the step where it
+starts (sometimes more than one: exploding gradients usually come with loss spikes) -- and
+the parameters it drew. Whether a candidate becomes a label is decided afterwards by the
+numeric rules of `dynamics_stats.io._synthetic_labels`, so a weak (borderline) injection
+can be a negative. ``strength`` scales every injected effect on the log scale (1 = the
+sizes given in the Notes of `dynamics_stats.io.synthetic`).
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class Overlay:
     lr_factor: float = 1.0  # multiplies the logged LR
     progress_frac: float | None = None  # LR far too low: this fraction of healthy progress
     val_hold_from: int | None = None  # validation stops improving from this index
+    val_hold: float = 1.0  # fraction of validation progress that stops there (0..1)
     nan_from: int | None = None  # train loss and grad norm non-finite from this index
 
     def __post_init__(self) -> None:
@@ -59,6 +64,14 @@ class Overlay:
         self.val = np.zeros(self.n)
         self.grad = np.zeros(self.n)
         self.noise = np.ones(self.n)
+
+    def add(self, other: Overlay) -> None:
+        """Add the log-scale changes of ``other`` and multiply by its rates and noise."""
+        self.train += other.train
+        self.val += other.val
+        self.grad += other.grad
+        self.rate *= other.rate
+        self.noise *= other.noise
 
 
 Injected = tuple[dict[str, int], dict[str, JSONValue]]
@@ -109,6 +122,7 @@ def overfitting(ctx: Context, ov: Overlay) -> Injected:
     )
     memorise = ctx.strength * ctx.rng.uniform(0.1, 0.3)
     ov.val_hold_from = start
+    ov.val_hold = min(1.0, ctx.strength)
     ov.val += rise * x**power
     ov.train -= memorise * x
     config: dict[str, JSONValue] = {"overfit_mode": mode, "overfit_rise": rise}
@@ -116,16 +130,30 @@ def overfitting(ctx: Context, ov: Overlay) -> Injected:
     return {"overfitting": start + 1}, config
 
 
+def _weaken(ctx: Context, left: float) -> float:
+    """Scale the log gap between ``left`` and the healthy end by the strength.
+
+    ``left`` is a fraction of the initial loss (floor included) that the run stays at; the
+    result stays at the healthy end times ``(left / healthy end) ** strength``, at most 1.
+    """
+    floor = ctx.params.floor_frac
+    end = floor + (1.0 - floor) * float(ctx.progress[-1])
+    return float(min(1.0, end * (left / end) ** ctx.strength))
+
+
 def stalled(ctx: Context, ov: Overlay) -> Injected:
     """Set the LR far too low, or stop progress early, far above the reachable loss."""
+    reducible = 1.0 - ctx.params.floor_frac
+    done = 1.0 - ctx.progress
     if ctx.rng.random() < 0.5:
-        ov.lr_factor = 10.0 ** -ctx.rng.uniform(2.0, 4.0)
-        ov.progress_frac = min(0.5, ctx.rng.uniform(0.0, 0.05) / ctx.strength)
+        ov.lr_factor = 10.0 ** -(ctx.rng.uniform(2.0, 4.0) * ctx.strength)
+        left = _weaken(ctx, 1.0 - reducible * ctx.rng.uniform(0.0, 0.05) * done[-1])
+        ov.progress_frac = (1.0 - left) / (reducible * done[-1])
         config: dict[str, JSONValue] = {"stall_mode": "lr_too_low", "stall_lr_factor": ov.lr_factor}
         config["stall_progress_frac"] = ov.progress_frac
         return {"stalled": 1}, config
-    done = 1.0 - ctx.progress
-    target = ctx.rng.uniform(0.1, 0.5) * done[-1]
+    left = _weaken(ctx, 1.0 - reducible * ctx.rng.uniform(0.1, 0.5) * done[-1])
+    target = (1.0 - left) / reducible
     start = min(int(np.searchsorted(done, target)), ctx.n - 2)
     ov.rate[start:] = 0.0
     ov.grad[start:] += math.log(ctx.rng.uniform(0.1, 0.5))
@@ -146,11 +174,8 @@ def divergence(ctx: Context, ov: Overlay) -> Injected:
     if ctx.rng.random() < 0.4:
         ov.nan_from = min(ctx.n - 1, start + int(ctx.rng.uniform(0.3, 1.0) * length))
         config["diverge_nan_step"] = ov.nan_from + 1
-    onsets = {"divergence": start + 1}
-    over = np.flatnonzero(ov.grad[: ov.nan_from] >= LN10)
-    if len(over) >= 5:  # >= 10x the pre-divergence level at least 5 times before any NaN
-        onsets["exploding_gradients"] = int(over[0]) + 1
-    return onsets, config
+    # the grad norm grows with the loss: exploding too, if it reaches 10x (checked later)
+    return {"divergence": start + 1, "exploding_gradients": start + 1}, config
 
 
 def loss_spikes(ctx: Context, ov: Overlay) -> Injected:
@@ -167,7 +192,8 @@ def oscillation(ctx: Context, ov: Overlay) -> Injected:
     mode = "periodic" if ctx.rng.random() < 0.5 else "volatile"
     sigma = ctx.params.sigma
     on = np.arange(ctx.n) >= start
-    ov.rate[on] *= ctx.rng.uniform(0.0, 0.3)
+    slowdown = ctx.strength * (1.0 - ctx.rng.uniform(0.0, 0.3))  # to 0-30 % at strength 1
+    ov.rate[on] *= max(0.0, 1.0 - slowdown)  # stalled too, if it nearly stops
     config: dict[str, JSONValue] = {"oscillation_mode": mode}
     if mode == "periodic":
         low = max(6.0, 4.0 * ctx.log_every)
@@ -176,14 +202,15 @@ def oscillation(ctx: Context, ov: Overlay) -> Injected:
         wave = amp * np.sin(2 * np.pi * (np.arange(ctx.n) - start) / period) * on
         ov.train += wave
         ov.grad += 0.5 * wave
-        ov.noise[on] *= ctx.rng.uniform(1.5, 3.0)
+        ov.noise[on] *= ctx.rng.uniform(1.5, 3.0) ** ctx.strength
         config |= {"oscillation_period": period, "oscillation_amplitude": amp}
     else:
-        mult = max(2.5, min(ctx.strength * ctx.rng.uniform(3.0, 6.0), 0.6 / sigma))
+        size = max(2.5, min(ctx.rng.uniform(3.0, 6.0), 0.6 / sigma))  # at strength 1
+        mult = min(size**ctx.strength, max(size, 0.6 / sigma))
         ov.noise[on] *= mult
         ov.grad[on] += ctx.rng.normal(0.0, ctx.params.grad_sigma * 2.0, int(on.sum()))
         config["oscillation_noise_mult"] = mult
-    return {"oscillation": start + 1}, config
+    return {"oscillation": start + 1, "stalled": start + 1}, config
 
 
 def exploding_gradients(ctx: Context, ov: Overlay) -> Injected:
@@ -218,11 +245,10 @@ def vanishing_gradients(ctx: Context, ov: Overlay) -> Injected:
     shape = _ramp(ctx, start, fall)
     shape[stop:] = 0.0
     ov.grad -= drop * shape
-    ov.rate[start:stop] = 0.0
-    onsets = {"vanishing_gradients": start + 1}
-    remaining = ctx.progress[start] - ctx.progress[-1]
-    if stop == ctx.n and remaining >= 0.5 * (1.0 - ctx.progress[-1]):
-        onsets["stalled"] = start + 1
+    # progress follows the grad norm; below 1e-3 of it (at strength 1: always) it stops
+    rate = np.exp(-drop * shape[start:stop])
+    ov.rate[start:stop] *= np.where(rate <= 1e-3, 0.0, rate)
+    onsets = {"vanishing_gradients": start + 1, "stalled": start + 1}
     return onsets, {"vanish_drop": drop, "vanish_stop_step": stop}
 
 

@@ -1,18 +1,19 @@
-"""The checked options of `make_run`, and the flat config recorded in its truth."""
+"""Options: those of `make_run` (checked), its flat truth config, and corpus draws."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
 from dynamics_stats.core._checks import check_choice, check_float, check_int
 from dynamics_stats.core.types import JSONValue
-from dynamics_stats.io._synthetic_base import BaseParams
+from dynamics_stats.io._synthetic_base import BaseParams, log_uniform
 from dynamics_stats.io._synthetic_build import NAMINGS
 from dynamics_stats.io._synthetic_negatives import HARD_NEGATIVES
 
-__all__ = ["KINDS", "SyntheticRunOptions", "flat_config"]
+__all__ = ["KINDS", "SyntheticRunOptions", "draw_options", "flat_config"]
 
 #: The seven problem kinds (same names and order as ``detectors.base.CORE_KINDS``).
 KINDS: tuple[str, ...] = (
@@ -24,6 +25,7 @@ KINDS: tuple[str, ...] = (
     "exploding_gradients",
     "vanishing_gradients",
 )
+_GRADIENT_KINDS = frozenset({"exploding_gradients", "vanishing_gradients"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,3 +67,26 @@ def flat_config(
         value = getattr(params, f.name)
         config[f.name] = float(value) if isinstance(value, (float, np.floating)) else value
     return config
+
+
+def draw_options(rng: np.random.Generator) -> dict[str, Any]:
+    """Draw the options of one corpus run (see `make_corpus` for the distributions)."""
+    kind = None if rng.random() < 0.3 else str(rng.choice(KINDS))
+    negative_p = 0.5 if kind is None else 0.1
+    negative = str(rng.choice(HARD_NEGATIVES)) if rng.random() < negative_p else None
+    n_steps = int(round(log_uniform(rng, 100.0, 100_000.0)))
+    intervals = [k for k in (1, 1, 1, 2, 5, 10, 20, 50, 100) if n_steps // k >= 50]
+    keras_ok = kind not in _GRADIENT_KINDS and negative != "grad_norm_outlier"
+    namings = ["lightning", "hf", "slash"] + (["keras"] if keras_ok else [])
+    return {
+        "kind": kind,
+        "n_steps": n_steps,
+        "seed": int(rng.integers(0, 2**31 - 1)),
+        "log_every": int(rng.choice(intervals)),
+        "strength": log_uniform(rng, 0.2, 2.5),
+        "hard_negative": negative,
+        "with_grad_norm": kind in _GRADIENT_KINDS or bool(rng.random() < 0.75),
+        "with_lr": bool(rng.random() < 0.85),
+        "loss_scale": 1.0 if rng.random() < 0.2 else log_uniform(rng, 1e-3, 1e3),
+        "naming": str(rng.choice(namings)),
+    }

@@ -3,7 +3,8 @@
 `make_run` builds one realistic run (train loss, validation loss, learning rate, gradient
 norm) with at most one injected problem kind from `KINDS` and optionally a hard negative
 from `HARD_NEGATIVES` (a healthy run that looks superficially like a problem); it returns
-the `RunLog` and a `SyntheticTruth`. `make_corpus` yields many varied runs from one seed.
+the `RunLog` and a `SyntheticTruth` whose labels are decided by explicit numeric rules on
+the generated clean signal. `make_corpus` yields many varied runs from one seed.
 
 Notes
 -----
@@ -43,13 +44,18 @@ that step; the validation loss is the value at every ``val_every``-th step. With
 ``naming="keras"`` the run is logged per epoch of ``val_every`` steps (``step_unit
 "epoch"``, 0-based epochs, epoch-mean train loss, no grad norm) and truth onsets are epochs.
 
-Kinds (log-scale sizes at ``strength=1``; onsets as fractions of the run):
+Kinds (log-scale sizes at ``strength=1``; onsets as fractions of the run). ``strength``
+multiplies each log-scale size (the spike height, the rise, the growth, the grad-norm jump
+or drop, the sine amplitude, the log of the noise multiplier, the log of the LR factor, the
+log gap between where a stalled run stays and where its twin ends); for overfitting it is
+also the fraction of validation progress that stops (capped at 1).
 
 - ``overfitting`` (onset 0.3-0.7): validation progress saturates softly after onset and the
   LR no longer helps it; it then rises by 15-65 % (75 % of runs) or stays flat within 3 %
   while the train loss falls a further 10-30 % (so the gap widens either way).
 - ``stalled``: the LR is 1e-2..1e-4 of what it should be and the run makes 0-5 % of the
   healthy progress (from step 1), or progress stops for good once 10-50 % of it is done.
+  (Progress here is the reducible loss removed; the log gap to the twin's end scales.)
 - ``divergence`` (0.3-0.9): the loss and val loss grow by e^3..e^7 over 2-100 % of the
   remaining steps and stay there; 40 % turn NaN (30 % of those log one inf first).
 - ``loss_spikes`` (0.05-0.5): 1-6 spikes 15-40 noise sd high (within e^0.3..e^3), each
@@ -57,11 +63,12 @@ Kinds (log-scale sizes at ``strength=1``; onsets as fractions of the run):
   the grad norm rises with them (at most x4). The steps are in ``config["spike_steps"]``.
 - ``oscillation`` (0 or 0.05-0.5): a sine of period 4 * log_every..n/50 steps and amplitude
   3-6 noise sd (within 0.1..1) with 1.5-3x the noise, or 2.5-6x the noise (at most 0.6
-  log-sd); progress slows to 0-30 %.
+  log-sd); progress slows to 0-30 % (the slowdown scales with the strength).
 - ``exploding_gradients`` (0.1-0.8): the grad norm is x10^1.2..x10^3 for 1-15 % of the run
   (30 %: to the end), with 1-3 loss spikes in 70 % of runs.
 - ``vanishing_gradients`` (0 or 0.05-0.5): the grad norm falls to 1e-3..1e-6 of its level
-  within 0-2 % of the run, to the end (70 %) or for 30-45 % of it, and the loss is flat.
+  within 0-2 % of the run, to the end (70 %) or for 30-45 % of it; the progress rate is
+  multiplied by the same factor (0 below 1e-3: at strength 1 the loss is flat).
 
 Hard negatives (`HARD_NEGATIVES`): a loss bump of 0.2-0.5 (log) above the mid-warm-up loss
 at the end of warm-up; a step schedule with a strong LR term (drops of 10-30 %); noise sd
@@ -70,11 +77,21 @@ restarts that lift the loss; a constant LR whose plateau ends with a x0.05-0.2 d
 new fall; an almost linear slow fall (exponential with tau = 1-3 runs); one grad-norm
 outlier 10-50x its level.
 
-Truth. ``onsets`` is the step where the injected change starts. Co-occurring kinds are
-recorded when the injection meets their definition: exploding gradients come with loss
-spikes in 70 % of runs; divergence raises the grad norm >= 10x (exploding); vanishing
-gradients to the end of a run that still had >= half its progress ahead is also stalled.
-``strength`` multiplies the size of the injected effect (1 = a clear case).
+Truth (labels). An injector proposes *candidate* kinds with the step where each starts:
+the requested kind plus what usually comes with it (loss spikes with exploding gradients;
+exploding gradients with divergence; stalled with vanishing gradients and oscillation). A
+candidate is labelled only if the run's noise-free signal, compared with its clean twin
+(the same run without the injection), meets that kind's numeric rule (the rules and their
+thresholds are in `dynamics_stats.io._synthetic_labels`: e.g. the loss ends >= 10x above
+its pre-onset level or turns non-finite; a spike is >= 8 sd of the logged noise and falls
+back; the grad norm is >= 10x its running level on >= 3 steps; it is <= 1e-2 of the twin's
+for the vanishing period). So a weak injection (``strength`` ~0.2-0.5) is often a
+negative, and labels follow the definitions, not the request. ``onsets`` gives each label's
+first step (the injection start; the first qualifying spike; the first step >= 10x for
+exploding gradients). ``config`` keeps the request (``kind``, ``strength``), the candidates
+(``config["candidates"]``, in steps) and each rule's statistic (``config["label_stats"]``).
+Labels see the signal as logged (interval means), so an event averaged away by a long
+logging interval or by per-epoch logging is not labelled.
 
 A run and its healthy twin (same seed, ``kind=None``) share every healthy parameter and the
 noise, so a test can measure an injection against the same run without it.
@@ -85,22 +102,31 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 
 from dynamics_stats.core.errors import ConfigError
 from dynamics_stats.core.run_log import RunLog
-from dynamics_stats.core.types import JSONValue, Role
-from dynamics_stats.io._synthetic_base import decay, draw_base, log_uniform, lr_schedule
-from dynamics_stats.io._synthetic_build import NAMINGS, build_curves, log_records
+from dynamics_stats.core.types import FloatArray, JSONValue, Role
+from dynamics_stats.io._synthetic_base import BaseParams, decay, draw_base, lr_schedule
+from dynamics_stats.io._synthetic_build import (
+    NAMINGS,
+    CleanLogs,
+    build_curves,
+    clean_logs,
+    log_records,
+)
 from dynamics_stats.io._synthetic_kinds import INJECTORS, Context, Overlay
+from dynamics_stats.io._synthetic_labels import Signals, label_kinds, rule_inputs
 from dynamics_stats.io._synthetic_negatives import HARD_NEGATIVES, add_feature, adjust_params
-from dynamics_stats.io._synthetic_options import KINDS, SyntheticRunOptions, flat_config
+from dynamics_stats.io._synthetic_options import (
+    KINDS,
+    SyntheticRunOptions,
+    draw_options,
+    flat_config,
+)
 
 __all__ = ["HARD_NEGATIVES", "KINDS", "NAMINGS", "SyntheticTruth", "make_corpus", "make_run"]
-
-_GRADIENT_KINDS = frozenset({"exploding_gradients", "vanishing_gradients"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +136,8 @@ class SyntheticTruth:
     Parameters
     ----------
     kinds : tuple of str
-        Injected problem kinds from `KINDS` (empty for a healthy run).
+        Problem kinds from `KINDS` that the run shows by the label rules (empty for a
+        healthy run or an injection too weak to show), in `KINDS` order.
     onsets : mapping of str to int
         Kind -> first step where it shows (an epoch for ``naming="keras"``).
     hard_negative : str or None
@@ -136,6 +163,48 @@ class SyntheticTruth:
             "hard_negative": self.hard_negative,
             "config": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.config.items()},
         }
+
+
+def _inject(
+    opts: SyntheticRunOptions,
+    params: BaseParams,
+    lr: FloatArray,
+    rngs: tuple[np.random.Generator, np.random.Generator],
+) -> tuple[Overlay, Overlay, dict[str, int], dict[str, JSONValue]]:
+    """Build the overlay of the run and of its twin (the hard-negative feature alone).
+
+    Returns both overlays, the injection's candidate kinds with onsets, and what was drawn.
+    """
+    n = params.n_steps
+    progress = decay(params, np.cumsum(lr / params.lr_peak))
+    overlay, twin = Overlay(n), Overlay(n)
+    candidates: dict[str, int] = {}
+    config: dict[str, JSONValue] = {}
+    if opts.kind is not None:
+        context = Context(params, progress, opts.strength, opts.log_every, rngs[0])
+        candidates, config = INJECTORS[opts.kind](context, overlay)
+    if opts.hard_negative is not None:
+        context = Context(params, progress, opts.strength, opts.log_every, rngs[1])
+        config |= add_feature(opts.hard_negative, context, twin)
+        overlay.add(twin)
+    return overlay, twin, candidates, config
+
+
+def _signals(
+    clean: CleanLogs,
+    twin: CleanLogs,
+    params: BaseParams,
+    log_every: int,
+    config: dict[str, JSONValue],
+) -> Signals:
+    """Gather what the label rules read (``log_every``: steps per logged train point)."""
+    return Signals(
+        run=clean,
+        twin=twin,
+        log_every=log_every,
+        noise_phi=params.noise_phi,
+        **rule_inputs(config),
+    )
 
 
 def _streams(seed: int) -> list[np.random.Generator]:
@@ -173,7 +242,8 @@ def make_run(  # noqa: PLR0913 - the options of a generator, all keyword-only
         Validation interval in steps (the epoch length for ``naming="keras"``); None
         draws ``n_steps // k`` with ``k`` in 20..50 from the seed.
     strength : float, default=1.0
-        Multiplies the size of the injected effect; 1 gives a clear case.
+        Multiplies the (log-scale) size of the injected effect: 1 gives a clear case,
+        0.2-0.5 borderline ones that the label rules may call negative.
     hard_negative : str or None, default=None
         A pattern from `HARD_NEGATIVES` to build in.
     with_grad_norm : bool, default=True
@@ -191,7 +261,8 @@ def make_run(  # noqa: PLR0913 - the options of a generator, all keyword-only
     run : RunLog
         Format ``"synthetic"``; ``hparams`` holds the scalar generating parameters.
     truth : SyntheticTruth
-        The injected kinds, their onsets and every generating parameter.
+        The labelled kinds (those whose numeric rule holds), their onsets and every
+        generating parameter.
 
     Raises
     ------
@@ -214,24 +285,15 @@ def make_run(  # noqa: PLR0913 - the options of a generator, all keyword-only
     if hard_negative is not None:
         params = adjust_params(hard_negative, params, negative_rng)
     lr = lr_schedule(params)
-    progress = decay(params, np.cumsum(lr / params.lr_peak))
-    overlay = Overlay(n_steps)
+    overlay, twin, candidates, config = _inject(opts, params, lr, (kind_rng, negative_rng))
+    clean = clean_logs(params, overlay, lr)
     onsets: dict[str, int] = {}
-    config: dict[str, JSONValue] = {}
-    if kind is not None:
-        onsets, config = INJECTORS[kind](
-            Context(params, progress, strength, log_every, kind_rng), overlay
-        )
-    if hard_negative is not None:
-        context = Context(params, progress, strength, log_every, negative_rng)
-        config |= add_feature(hard_negative, context, overlay)
-    curves = build_curves(params, overlay, lr, noise_rng)
-    curves = type(curves)(
-        train=curves.train * loss_scale,
-        val=curves.val * loss_scale,
-        lr=curves.lr,
-        grad=curves.grad * loss_scale,
-    )
+    if candidates:
+        logged_every = val_every if naming == "keras" else log_every
+        signals = _signals(clean, clean_logs(params, twin, lr), params, logged_every, config)
+        onsets, config["label_stats"] = label_kinds(candidates, signals)
+        config["candidates"] = dict(candidates)
+    curves = build_curves(params, overlay, clean, noise_rng).scaled(loss_scale)
     with_grad_norm = with_grad_norm and naming != "keras"
     keep: set[Role] = {"train_loss", "val_loss"}
     keep |= {"learning_rate"} if with_lr else set()
@@ -255,35 +317,14 @@ def make_run(  # noqa: PLR0913 - the options of a generator, all keyword-only
     return run, truth
 
 
-def _draw_options(rng: np.random.Generator) -> dict[str, Any]:
-    """Draw the options of one corpus run."""
-    kind = None if rng.random() < 0.3 else str(rng.choice(KINDS))
-    negative_p = 0.5 if kind is None else 0.1
-    negative = str(rng.choice(HARD_NEGATIVES)) if rng.random() < negative_p else None
-    n_steps = int(round(log_uniform(rng, 100.0, 100_000.0)))
-    intervals = [k for k in (1, 1, 1, 2, 5, 10, 20, 50, 100) if n_steps // k >= 50]
-    keras_ok = kind not in _GRADIENT_KINDS and negative != "grad_norm_outlier"
-    namings = ["lightning", "hf", "slash"] + (["keras"] if keras_ok else [])
-    return {
-        "kind": kind,
-        "n_steps": n_steps,
-        "seed": int(rng.integers(0, 2**31 - 1)),
-        "log_every": int(rng.choice(intervals)),
-        "strength": log_uniform(rng, 0.4, 2.0),
-        "hard_negative": negative,
-        "with_grad_norm": kind in _GRADIENT_KINDS or bool(rng.random() < 0.75),
-        "with_lr": bool(rng.random() < 0.85),
-        "loss_scale": 1.0 if rng.random() < 0.2 else log_uniform(rng, 1e-3, 1e3),
-        "naming": str(rng.choice(namings)),
-    }
-
-
 def make_corpus(n_runs: int, *, seed: int = 0) -> Iterator[tuple[RunLog, SyntheticTruth]]:
     """Yield ``n_runs`` varied synthetic runs, deterministically from ``seed``.
 
-    About 30 % are healthy (half of them hard negatives) and the rest spread over `KINDS`;
-    lengths are log-uniform on 100..100,000 steps, with logging intervals that leave at
-    least 50 logged points, strengths log-uniform on 0.4-2, loss scales log-uniform on
+    About 30 % are requested healthy (half of them hard negatives) and the rest spread
+    evenly over `KINDS`, with strengths log-uniform on 0.2-2.5 (a continuum from
+    sub-threshold to clear; weak injections are labelled negative by the rules, so about
+    half of the runs carry no label); lengths are log-uniform on 100..100,000 steps, with
+    logging intervals that leave at least 50 logged points, loss scales log-uniform on
     1e-3..1e3 (1 in 20 % of runs) and every naming style.
 
     Parameters
@@ -308,5 +349,5 @@ def make_corpus(n_runs: int, *, seed: int = 0) -> Iterator[tuple[RunLog, Synthet
             f"make_corpus needs n_runs and seed as ints >= 0; got {n_runs!r} and {seed!r}."
         )
     for i in range(n_runs):
-        options = _draw_options(np.random.default_rng([seed, i]))
+        options = draw_options(np.random.default_rng([seed, i]))
         yield make_run(**options)
