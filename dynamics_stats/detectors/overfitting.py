@@ -48,7 +48,8 @@ class OverfittingDetector:
     end, ``p_val_up`` = P(mean validation slope since the minimum points to worse) and
     ``p_train_down`` = P(the training loss kept falling over the same window). Score:
     ``rise / rise_decades`` (or ``giveback / giveback_frac``) times the significance times
-    ``(0.5 + 0.5 p_train_down)``, or, when validation merely stalls,
+    ``p_train_down`` (validation getting worse while training gets worse too is divergence,
+    not overfitting), or, when validation merely stalls,
     ``gap_growth / (2 rise_decades) * (1 - p_val_down)`` if larger: the generalisation gap
     widening by 0.1 decade while validation stops improving. 1.0 is the "present"
     threshold. The onset is the step of the validation optimum (the best checkpoint).
@@ -88,7 +89,7 @@ class OverfittingDetector:
             degrade = rise / self.rise_decades
         else:
             degrade = rise / max(improvement, 1e-12) / self.giveback_frac
-        score = max(degrade, 0.0) * max(significance, 0.0) * (0.5 + 0.5 * p_train_down)
+        score = max(degrade, 0.0) * max(significance, 0.0) * p_train_down
         stall = max(gap_growth, 0.0) / (2 * self.rise_decades) * (1 - p_val_down)
         score = float(max(score, stall))
         values = (
