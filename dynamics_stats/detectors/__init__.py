@@ -15,13 +15,16 @@ from dynamics_stats.core.errors import ConfigError, UnknownNameError
 from dynamics_stats.detectors.base import CORE_KINDS, Detector, Evidence
 from dynamics_stats.detectors.clipping import ClippingDetector
 from dynamics_stats.detectors.divergence import DivergenceDetector
+from dynamics_stats.detectors.efficiency import EfficiencyDetector
 from dynamics_stats.detectors.gradients import GradientDetector
+from dynamics_stats.detectors.lr_schedule import LRScheduleDetector
 from dynamics_stats.detectors.null import NullDetector
 from dynamics_stats.detectors.oscillation import OscillationDetector
 from dynamics_stats.detectors.overfitting import OverfittingDetector
 from dynamics_stats.detectors.progress import ProgressDetector
 from dynamics_stats.detectors.run import DetectorRun, run_detectors
 from dynamics_stats.detectors.spikes import SpikeDetector
+from dynamics_stats.detectors.validation_plateau import ValidationPlateauDetector
 
 __all__ = [
     "CORE_KINDS",
@@ -30,13 +33,16 @@ __all__ = [
     "Detector",
     "DetectorRun",
     "DivergenceDetector",
+    "EfficiencyDetector",
     "Evidence",
     "GradientDetector",
+    "LRScheduleDetector",
     "NullDetector",
     "OscillationDetector",
     "OverfittingDetector",
     "ProgressDetector",
     "SpikeDetector",
+    "ValidationPlateauDetector",
     "default_detectors",
     "get_detector",
     "run_detectors",
@@ -50,6 +56,9 @@ _CLASSES: tuple[type, ...] = (
     OscillationDetector,
     GradientDetector,
     ClippingDetector,
+    ValidationPlateauDetector,
+    LRScheduleDetector,
+    EfficiencyDetector,
     NullDetector,
 )
 
