@@ -25,7 +25,9 @@ from dynamics_stats.core.report import ValidationIssue
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.core.types import HParamValue, Role
 from dynamics_stats.io._base import LoaderSpec, LoadOptions
-from dynamics_stats.io.jsonlines import dropped_field_notes, read_log_text, rows_to_records
+from dynamics_stats.io._json_records import rows_to_records
+from dynamics_stats.io._json_rows import dropped_field_notes, mark_constant
+from dynamics_stats.io._log_text import read_log_text
 
 __all__ = ["SPEC", "find_trainer_state"]
 
@@ -141,7 +143,7 @@ def _side_hparams(folder: Path) -> tuple[dict[str, HParamValue], list[str], list
 def _parse_state(path: Path) -> tuple[dict[str, object], str]:
     text = read_log_text(path)
     try:
-        state = json.loads(text, parse_constant=lambda c: "\x00" + c)
+        state = json.loads(text, parse_constant=mark_constant)
     except ValueError as err:
         raise LoadError(
             f"'{path}' is not valid JSON ({err}). A trainer_state.json cut off while being "

@@ -22,10 +22,10 @@ from dynamics_stats.core.report import ValidationIssue
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.core.types import FloatArray, Role, StepUnit
 from dynamics_stats.io._base import LoaderSpec, LoadOptions
+from dynamics_stats.io._cells import Cells, cells_to_records, drop_text_columns, find_column
+from dynamics_stats.io._delimited import DelimitedTable, numbers_of, parse_columns, read_delimited
+from dynamics_stats.io._delimited_header import sniff_header
 from dynamics_stats.io._tables import EPOCH_COLUMNS, STEP_COLUMNS
-from dynamics_stats.io.dataframe import Cells, cells_to_records, drop_text_columns, find_column
-from dynamics_stats.io.table import DelimitedTable, numbers_of, parse_columns, read_delimited
-from dynamics_stats.io.table import sniff_header as _sniff_header
 
 __all__ = ["SPEC"]
 
@@ -45,7 +45,7 @@ def _norm(name: str) -> str:
 def _sniff(path: Path) -> bool:
     if path.suffix.lower() not in _SUFFIXES:
         return False
-    header = _sniff_header(path)
+    header = sniff_header(path)
     if header is None or (path.suffix.lower() in (".txt", ".log") and not header.numeric_data):
         return False
     lowered = [f.lower() for f in header.fields]

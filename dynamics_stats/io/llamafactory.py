@@ -18,7 +18,9 @@ from dynamics_stats.core.errors import LoadError
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.core.types import HParamValue, Role
 from dynamics_stats.io._base import LoaderSpec, LoadOptions
-from dynamics_stats.io.jsonlines import parse_json_lines, read_log_text, rows_to_records
+from dynamics_stats.io._json_records import rows_to_records
+from dynamics_stats.io._json_rows import parse_json_lines
+from dynamics_stats.io._log_text import read_log_text
 
 __all__ = ["SPEC", "parse_duration"]
 

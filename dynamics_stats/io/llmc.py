@@ -27,8 +27,7 @@ from dynamics_stats.core.errors import LoadError
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.core.types import FloatArray, HParamValue, IntArray, Role
 from dynamics_stats.io._base import LoaderSpec, LoadOptions
-from dynamics_stats.io.jsonlines import read_log_text
-from dynamics_stats.io.text import line_numbers, numeric_or_text, scalar_value
+from dynamics_stats.io._log_text import line_numbers, numeric_or_text, read_log_text, scalar_value
 
 __all__ = ["SPEC"]
 

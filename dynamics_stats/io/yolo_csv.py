@@ -21,14 +21,10 @@ from dynamics_stats.core.report import ValidationIssue
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.core.types import HParamValue, Role, StepUnit
 from dynamics_stats.io._base import LoaderSpec, LoadOptions
+from dynamics_stats.io._cells import Cells, cells_to_records, drop_text_columns, find_column
+from dynamics_stats.io._delimited import numbers_of, parse_columns, read_delimited
+from dynamics_stats.io._delimited_header import sniff_header
 from dynamics_stats.io._tables import EPOCH_COLUMNS, TIME_COLUMNS
-from dynamics_stats.io.dataframe import Cells, cells_to_records, drop_text_columns, find_column
-from dynamics_stats.io.table import (
-    numbers_of,
-    parse_columns,
-    read_delimited,
-    sniff_header,
-)
 
 __all__ = ["SPEC"]
 
