@@ -14,9 +14,31 @@ import pandas as pd
 from dynamics_stats.core.errors import LoadError
 from dynamics_stats.core.types import HParamValue, IntArray
 
-__all__ = ["line_numbers", "newline_index", "numeric_or_text", "read_log_text", "scalar_value"]
+__all__ = [
+    "line_numbers",
+    "newline_index",
+    "numeric_or_text",
+    "read_log_text",
+    "read_text_head",
+    "scalar_value",
+]
 
 _NAN_WORDS = frozenset({"nan", "+nan", "-nan"})
+
+
+def read_text_head(path: Path, n_bytes: int) -> bytes | None:
+    """Return the first ``n_bytes`` of a text file, for sniffing.
+
+    None when ``path`` is not a file, cannot be read, or holds a NUL byte (binary).
+    """
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(n_bytes)
+    except OSError:
+        return None
+    return None if b"\x00" in head else head
 
 
 def read_log_text(path: Path) -> str:

@@ -20,7 +20,7 @@ from dynamics_stats.core.types import HParamValue, Role, StepUnit
 from dynamics_stats.io._base import LoaderSpec, LoadOptions
 from dynamics_stats.io._json_records import find_key, rows_to_records
 from dynamics_stats.io._json_rows import Row, dropped_field_notes, flatten_rows, parse_json_lines
-from dynamics_stats.io._log_text import read_log_text
+from dynamics_stats.io._log_text import read_log_text, read_text_head
 from dynamics_stats.io._tables import EPOCH_COLUMNS, STEP_COLUMNS
 
 __all__ = [
@@ -64,14 +64,8 @@ def _deit_hints(keys: set[str], step_unit: StepUnit) -> dict[str, Role]:
 
 
 def _sniff(path: Path) -> bool:
-    if not path.is_file():
-        return False
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError:
-        return False
-    if b"\x00" in head:
+    head = read_text_head(path, _SNIFF_BYTES)
+    if head is None:
         return False
     lines = [s for s in head.decode("utf-8", errors="replace").split("\n") if s.strip()]
     objects = []

@@ -27,7 +27,13 @@ from dynamics_stats.core.errors import LoadError
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.core.types import FloatArray, HParamValue, IntArray, Role
 from dynamics_stats.io._base import LoaderSpec, LoadOptions
-from dynamics_stats.io._log_text import line_numbers, numeric_or_text, read_log_text, scalar_value
+from dynamics_stats.io._log_text import (
+    line_numbers,
+    numeric_or_text,
+    read_log_text,
+    read_text_head,
+    scalar_value,
+)
 
 __all__ = ["SPEC"]
 
@@ -155,14 +161,8 @@ def _settings(text: str) -> dict[str, HParamValue]:
 
 
 def _sniff(path: Path) -> bool:
-    if not path.is_file():
-        return False
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError:
-        return False
-    if b"\x00" in head:
+    head = read_text_head(path, _SNIFF_BYTES)
+    if head is None:
         return False
     return _SNIFF.search(head.decode("utf-8", errors="replace")) is not None
 

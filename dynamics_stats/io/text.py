@@ -35,6 +35,7 @@ from dynamics_stats.io._log_text import (
     newline_index,
     numeric_or_text,
     read_log_text,
+    read_text_head,
     scalar_value,
 )
 from dynamics_stats.io._tables import empty_records
@@ -116,14 +117,10 @@ def _read_with_regex(
 
 
 def _sniff(path: Path) -> bool:
-    if not path.is_file():
+    head = read_text_head(path, _SNIFF_BYTES)
+    if head is None:
         return False
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-    except OSError:
-        return False
-    if b"\x00" in head or head.lstrip()[:1] in (b"{", b"["):
+    if head.lstrip()[:1] in (b"{", b"["):
         return False
     lines = [s for s in head.decode("utf-8", errors="replace").split("\n") if s.strip()]
     lines = lines[:_SNIFF_LINES]
