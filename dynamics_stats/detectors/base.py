@@ -5,21 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
+from dynamics_stats.core.kinds import CORE_KINDS
 from dynamics_stats.core.types import JSONValue, Severity
 from dynamics_stats.curves.types import ModelledRun
 
 __all__ = ["CORE_KINDS", "Detector", "Evidence"]
-
-#: The seven problem kinds every analysis gives a probability for.
-CORE_KINDS: tuple[str, ...] = (
-    "overfitting",
-    "stalled",
-    "divergence",
-    "loss_spikes",
-    "oscillation",
-    "exploding_gradients",
-    "vanishing_gradients",
-)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,7 @@
+"""``python -m dynamics_stats.cli``."""
+
+import sys
+
+from dynamics_stats.cli import main
+
+sys.exit(main())
