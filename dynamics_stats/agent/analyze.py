@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,13 +17,39 @@ from dynamics_stats.core.artifacts import TrainingArtifacts
 from dynamics_stats.core.results import Status
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.curves import model_curves
+from dynamics_stats.curves.types import ModelledRun
 from dynamics_stats.detectors import CORE_KINDS, default_detectors, run_detectors
 from dynamics_stats.detectors.base import Evidence
 from dynamics_stats.detectors.run import DetectorRun
 from dynamics_stats.io import load_run
 from dynamics_stats.validate import validate_run
 
-__all__ = ["analyze", "analyze_artifacts"]
+__all__ = ["AnalysisDetails", "analyze", "analyze_artifacts", "analyze_in_detail"]
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisDetails:
+    """The result of one analysis together with the intermediate objects behind it.
+
+    Reports that draw curves (HTML, notebooks) need the validated run and the curve
+    models as well as the result; this keeps them from fitting the models twice.
+
+    Parameters
+    ----------
+    result : AgentResult
+        What `analyze` returns.
+    artifacts : TrainingArtifacts
+        The validated run.
+    modelled : ModelledRun
+        Smoothed curves, changepoints and gradient anomaly scores.
+    evidence : tuple of Evidence
+        The detectors' raw scores and numbers, before calibration.
+    """
+
+    result: AgentResult
+    artifacts: TrainingArtifacts
+    modelled: ModelledRun
+    evidence: tuple[Evidence, ...]
 
 
 def analyze(
@@ -88,13 +115,34 @@ def analyze_artifacts(
     -------
     AgentResult
     """
+    return analyze_in_detail(
+        artifacts, config, calibration=calibration, upstream_validated=upstream_validated
+    ).result
+
+
+def analyze_in_detail(
+    artifacts: TrainingArtifacts,
+    config: AnalysisConfig,
+    *,
+    calibration: CalibrationMap | None = None,
+    upstream_validated: bool | None = None,
+) -> AnalysisDetails:
+    """Analyse a validated run and keep the curve models and raw evidence.
+
+    Parameters are those of `analyze_artifacts`.
+
+    Returns
+    -------
+    AnalysisDetails
+        The result with the validated run, curve models and raw evidence behind it.
+    """
     cmap = calibration or load_map(kinds=CORE_KINDS)
     modelled = model_curves(artifacts, config.curves)
     detected = run_detectors(modelled, default_detectors(config.detectors))
     calibrated = calibrate(detected.evidence, cmap, min_probability=config.min_probability)
     limitations = _limitations(detected, dict(calibrated.assessed), modelled.notes)
     recommendations = recommend(calibrated.findings, limitations)
-    return AgentResult(
+    result = AgentResult(
         status=_status(dict(calibrated.assessed), modelled.notes),
         limitations=limitations,
         run=_summary(artifacts),
@@ -111,6 +159,7 @@ def analyze_artifacts(
         validation=artifacts.report,
         package_version=_version(),
     )
+    return AnalysisDetails(result, artifacts, modelled, detected.evidence)
 
 
 def _version() -> str:

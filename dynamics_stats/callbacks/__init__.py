@@ -1,0 +1,1 @@
+"""Real-time monitoring inside training (Lightning and Hugging Face callbacks)."""

@@ -1,0 +1,1 @@
+"""Sweep studies: which hyper-parameters drive performance and pathologies across runs."""
