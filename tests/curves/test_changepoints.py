@@ -37,3 +37,18 @@ def test_same_changepoint_at_another_logging_interval(make_series, rng):
 
 def test_short_curve_has_none(make_series):
     assert _changepoints(make_series, np.linspace(1, 2, 8))[1] == ()
+
+
+def test_smooth_decays_are_not_cut_into_pieces(make_series):
+    """Exponential and power-law decays bend a lot but change behaviour nowhere."""
+    steps = np.arange(1, 5001)
+    probable = 0
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        rate = rng.uniform(300, 1500)
+        shapes = (0.3 + 2.0 * np.exp(-steps / rate), 3.0 * steps ** -rng.uniform(0.2, 0.6))
+        for shape in shapes:
+            _, found = _changepoints(make_series, shape * np.exp(rng.normal(0, 0.05, len(steps))))
+            probable += sum(c.probability >= 0.5 for c in found)
+    print(f"probable changepoints on 20 smooth decays: {probable}")
+    assert probable <= 2  # of 20 curves; the old piecewise-linear test found 3-5 in each
