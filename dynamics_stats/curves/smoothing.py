@@ -12,6 +12,7 @@ from dynamics_stats.core.config import SmoothingConfig
 from dynamics_stats.core.errors import ModelFitError
 from dynamics_stats.core.types import FloatArray, IntArray
 from dynamics_stats.curves._binning import bin_series
+from dynamics_stats.curves._kalman import K_STATES, smooth_trend_model
 from dynamics_stats.curves.types import SmoothedCurve
 
 __all__ = ["slope_probability", "smooth_curve"]
@@ -28,18 +29,18 @@ def _modelled_values(values: FloatArray) -> tuple[FloatArray, bool]:
     return np.where(np.isfinite(values), values, np.nan), False
 
 
-def _concentrated_loglike(model, ratio: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def _concentrated_loglike(y: FloatArray, ratio: float) -> tuple[float, float]:
     """Profile log-likelihood of a signal-to-noise ratio, with the noise variance estimated.
 
     With every variance proportional to ``sigma2``, the filter run at ``sigma2 = 1`` gives
     the standardised innovations, the MLE ``sigma2 = mean(v^2 / F)`` and the concentrated
     log-likelihood ``-0.5 * sum(log(sigma2 * F) + 1)``.
     """
-    result = model.filter(np.array([1.0, ratio]))
+    result = smooth_trend_model(y, noise_var=1.0, slope_var=ratio).filter()
     v = np.asarray(result.forecasts_error[0])
     f = np.asarray(result.forecasts_error_cov[0, 0])
     keep = np.isfinite(v) & np.isfinite(f) & (f > 0)
-    keep[: model.k_states] = False  # diffuse start: no information about the scale
+    keep[:K_STATES] = False  # diffuse start: no information about the scale
     if keep.sum() < 2:
         return -np.inf, 1.0
     sigma2 = float(np.mean(v[keep] ** 2 / f[keep]))
@@ -47,34 +48,34 @@ def _concentrated_loglike(model, ratio: float) -> tuple[float, float]:  # type: 
     return float(-0.5 * np.sum(np.log(sigma2 * f[keep]) + 1.0)), sigma2
 
 
-def _fit_grid(model, n_grid: int) -> tuple[np.ndarray, bool]:  # type: ignore[no-untyped-def, type-arg]
+def _fit_grid(y: FloatArray, n_grid: int) -> tuple[np.ndarray, bool]:  # type: ignore[type-arg]
     ratios = np.logspace(-10, 2, n_grid)
-    fits = [_concentrated_loglike(model, r) for r in ratios]
+    fits = [_concentrated_loglike(y, r) for r in ratios]
     best = int(np.argmax([ll for ll, _ in fits]))
     sigma2 = fits[best][1]
     return np.array([sigma2, sigma2 * ratios[best]]), 0 < best < n_grid - 1
 
 
-def _fit_mle(model) -> tuple[np.ndarray, bool]:  # type: ignore[no-untyped-def, type-arg]
+def _fit_mle(y: FloatArray) -> tuple[np.ndarray, bool]:  # type: ignore[type-arg]
+    from statsmodels.tsa.statespace.structural import UnobservedComponents
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fitted = model.fit(disp=False, maxiter=100)
+        fitted = UnobservedComponents(y, level="smooth trend").fit(disp=False, maxiter=100)
     return np.asarray(fitted.params), bool(fitted.mle_retvals.get("converged", False))
 
 
 def _state_space(y: FloatArray, config: SmoothingConfig) -> tuple[FloatArray, ...]:
     """Fit the smooth-trend model and return level, level SE, slope, slope SE, converged."""
-    from statsmodels.tsa.statespace.structural import UnobservedComponents
-
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = UnobservedComponents(y, level="smooth trend")
             if config.method == "mle":
-                params, converged = _fit_mle(model)
+                params, converged = _fit_mle(y)
             else:
-                params, converged = _fit_grid(model, config.n_grid)
-            result = model.smooth(params)
+                params, converged = _fit_grid(y, config.n_grid)
+            model = smooth_trend_model(y, noise_var=params[0], slope_var=params[1])
+            result = model.smooth()
     except (np.linalg.LinAlgError, ValueError) as err:
         raise ModelFitError(f"state-space smoothing failed on {len(y)} points: {err}") from err
     state, cov = result.smoothed_state, result.smoothed_state_cov
@@ -128,12 +129,13 @@ def smooth_curve(series: MetricSeries, *, config: SmoothingConfig) -> SmoothedCu
     Notes
     -----
     The model is ``y_t = mu_t + eps_t``, ``mu_{t+1} = mu_t + beta_t``,
-    ``beta_{t+1} = beta_t + zeta_t`` (statsmodels ``UnobservedComponents`` with
-    ``level="smooth trend"``), fitted to at most ``config.max_points`` robustly binned
-    points. With ``method="grid"`` the irregular variance is a robust moment estimate
-    (MAD of second differences) and the slope variance maximises the Kalman likelihood
-    over a log grid of ratios to it; the fit counts as converged when the maximum is
-    inside the grid. Cost: a few milliseconds per curve.
+    ``beta_{t+1} = beta_t + zeta_t`` (the "smooth trend" of ``UnobservedComponents``, run
+    on statsmodels' Kalman filter and smoother), fitted to at most ``config.max_points``
+    robustly binned points. With ``method="grid"`` the noise variance is concentrated out
+    of the likelihood and the slope-to-noise variance ratio maximises the profile
+    likelihood over a log grid; the fit counts as converged when the maximum is inside the
+    grid. ``method="mle"`` fits both variances with ``UnobservedComponents.fit``. Cost: a
+    few milliseconds per curve.
 
     Examples
     --------

@@ -58,12 +58,12 @@ def test_short_nan_and_inf_inputs(make_series):
 
 
 def test_fallback_when_statsmodels_fails(make_series, monkeypatch, rng):
-    import statsmodels.tsa.statespace.structural as structural
+    import statsmodels.tsa.statespace.kalman_smoother as kalman_smoother
 
     def broken(*args, **kwargs):
         raise np.linalg.LinAlgError("singular")
 
-    monkeypatch.setattr(structural, "UnobservedComponents", broken)
+    monkeypatch.setattr(kalman_smoother, "KalmanSmoother", broken)
     curve = smooth_curve(make_series(_decay(500, rng)[2]), config=CONFIG)
     assert curve.method == "ewma_fallback" and not curve.converged
     assert np.isfinite(curve.level).all()
