@@ -57,6 +57,16 @@ class Evidence:
     steps: tuple[int, ...] = ()
     message: str = ""
 
+    def __post_init__(self) -> None:
+        # numbers computed with numpy arrive as numpy scalars; results carry plain types
+        object.__setattr__(self, "score", float(self.score))
+        object.__setattr__(self, "values", tuple((str(k), float(v)) for k, v in self.values))
+        object.__setattr__(self, "steps", tuple(int(s) for s in self.steps))
+        for name in ("onset_step", "end_step"):
+            step = getattr(self, name)
+            if step is not None:
+                object.__setattr__(self, name, int(step))
+
     def value(self, name: str, default: float = float("nan")) -> float:
         """Return the evidence number called ``name`` (``default`` if absent)."""
         for key, number in self.values:

@@ -10,31 +10,134 @@ import numpy as np
 
 from dynamics_stats.core._checks import check_float
 from dynamics_stats.core.artifacts import TrainingArtifacts
-from dynamics_stats.core.types import FloatArray
+from dynamics_stats.core.types import BoolArray, FloatArray, IntArray
 from dynamics_stats.curves.types import ModelledRun
-from dynamics_stats.detectors._common import finite_part, trailing_median_mad, window_steps
+from dynamics_stats.detectors._common import (
+    finite_part,
+    head_mask,
+    trailing_extreme,
+    trailing_median_mad,
+    values_at,
+    window_steps,
+)
 from dynamics_stats.detectors.base import Evidence
 
-__all__ = ["ClippingDetector"]
+__all__ = ["ClippingDetector", "clip_threshold"]
 
-_HPARAM_KEYS = ("gradient_clip_val", "max_grad_norm", "clip_grad_norm", "grad_clip", "clip_norm")
+#: Hyper-parameter names (last dotted part, lower case) that hold a clipping threshold.
+HPARAM_KEYS = (
+    "gradient_clip_val",  # Lightning Trainer
+    "max_grad_norm",  # HF TrainingArguments
+    "grad_clip",  # nanoGPT, llm.c
+    "clip_grad_norm",
+    "clip_grad",
+    "clip_norm",
+    "clipnorm",  # Keras optimizers
+    "gradient_clipping",  # DeepSpeed
+)
 _MIN_POINTS = 20
+Values = tuple[tuple[str, float], ...]
 
 
-def clip_threshold(artifacts: TrainingArtifacts) -> tuple[float, str]:
-    """Return the clipping threshold and where it came from ("" and NaN if unknown)."""
-    metric = artifacts.get("clip_threshold")
-    if metric is not None and np.isfinite(metric.values).any():
-        return float(np.nanmedian(metric.values)), f"metric {metric.name}"
+@dataclass(frozen=True, slots=True)
+class Threshold:
+    """A clipping threshold and where it came from.
+
+    Parameters
+    ----------
+    value : float
+        The threshold (inf when clipping is disabled, NaN when unknown).
+    source : str
+        Where it was found (``""`` when unknown).
+    lower_bound : bool
+        True when only a lower bound is known (a clipped-norm metric that never fell
+        below the raw norm).
+    """
+
+    value: float
+    source: str
+    lower_bound: bool = False
+
+
+def _from_clipped(artifacts: TrainingArtifacts) -> Threshold | None:
+    clipped, raw = artifacts.get("grad_norm_clipped"), artifacts.get("grad_norm")
+    if clipped is None or not np.isfinite(clipped.values).any():
+        return None
+    values = clipped.values[np.isfinite(clipped.values)]
+    if raw is not None:
+        before = values_at(raw, clipped.steps)
+        fired = np.isfinite(clipped.values) & (clipped.values < 0.999 * before)
+        if fired.any():
+            return Threshold(
+                float(np.median(clipped.values[fired])), f"clipped norms ({clipped.name})"
+            )
+    return Threshold(float(values.max()), f"maximum of {clipped.name}", lower_bound=True)
+
+
+def _from_hparams(artifacts: TrainingArtifacts) -> Threshold | None:
     for key, value in artifacts.hparams.items():
-        leaf = key.rsplit(".", 1)[-1].lower()
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if leaf in _HPARAM_KEYS and numeric and math.isfinite(value) and value > 0:  # type: ignore[arg-type]
-            return float(value), f"hyper-parameter {key}"  # type: ignore[arg-type]
-    clipped = artifacts.get("grad_norm_clipped")
-    if clipped is not None and np.isfinite(clipped.values).any():
-        return float(np.nanmax(clipped.values)), f"maximum of {clipped.name}"
-    return float("nan"), ""
+        if key.rsplit(".", 1)[-1].lower() not in HPARAM_KEYS:
+            continue
+        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if value is None or number == 0:
+            return Threshold(math.inf, f"hyper-parameter {key} (clipping off)")
+        if number is not None and math.isfinite(number) and number > 0:
+            return Threshold(float(number), f"hyper-parameter {key}")
+    return None
+
+
+def clip_threshold(artifacts: TrainingArtifacts) -> Threshold:
+    """Find the clipping threshold of a run.
+
+    Parameters
+    ----------
+    artifacts : TrainingArtifacts
+        The validated run.
+
+    Returns
+    -------
+    Threshold
+        From, in order: a ``clip_threshold`` metric (its median); the clipped norm where
+        it fell below the raw norm (its median there); a hyper-parameter in `HPARAM_KEYS`
+        (0 or None means clipping is off); the maximum of a clipped-norm metric as a lower
+        bound. NaN with source ``""`` when nothing is known.
+    """
+    metric = artifacts.get("clip_threshold")
+    if metric is not None and (np.isfinite(metric.values) & (metric.values > 0)).any():
+        positive = metric.values[np.isfinite(metric.values) & (metric.values > 0)]
+        return Threshold(float(np.median(positive)), f"metric {metric.name}")
+    clipped = _from_clipped(artifacts)
+    if clipped is not None and not clipped.lower_bound:
+        return clipped
+    return _from_hparams(artifacts) or clipped or Threshold(float("nan"), "")
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Norms:
+    """The gradient norm split into stable points and spikes."""
+
+    steps: IntArray
+    raw: FloatArray
+    stable: BoolArray  # within half a decade of the baseline, after the first 5 %
+    spikes: BoolArray  # ten times or more above the baseline
+
+
+def _norms(steps: IntArray, raw: FloatArray) -> _Norms:
+    """Split the norms by their distance from the baseline.
+
+    The baseline is the running level (trailing median over 5 % of the run), capped at
+    half a decade above the lowest running level of the last half run, so a sustained
+    explosion does not become the baseline of its own later steps.
+    """
+    g = np.log10(raw)
+    level, _ = trailing_median_mad(steps, g, window=window_steps(steps, frac=0.05), min_points=5)
+    level = np.where(np.isfinite(level), level, g)
+    floor = trailing_extreme(steps, level, window=int(0.5 * (steps[-1] - steps[0])), how="min")
+    jump = g - np.minimum(level, floor + 0.5)
+    stable = (np.abs(jump) < 0.5) & ~head_mask(steps, 0.05)
+    if stable.sum() < 10:
+        stable = np.abs(jump) < 0.5
+    return _Norms(steps, raw, stable, jump >= 1.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,29 +147,41 @@ class ClippingDetector:
     Parameters
     ----------
     stable_quantile : float, default=0.95
-        The recommended threshold is this quantile of the norm over the stable steps (within
-        half a decade of the running level).
+        The recommended threshold is this quantile of the norm over the stable steps
+        (within half a decade of the baseline, after the first 5 % of the run):
+        clipping then touches about 5 % of ordinary steps and every real spike.
     aggressive_frac : float, default=0.5
-        Clipping on this fraction of steps scores 1.0 for "too aggressive".
+        Clipping this fraction of the stable steps scores 1.0 for "too aggressive": the
+        threshold then sits below the median norm, so most updates are rescaled and the
+        learning rate is effectively lower than configured.
 
     Notes
     -----
-    ``clipping_too_aggressive`` score: fraction of steps whose pre-clip norm exceeds the
-    threshold, divided by ``aggressive_frac``. ``clipping_ineffective`` score: how far, in
-    decades, the threshold lies above the recommended value (clipping that never touches the
-    spikes), times ``n_spikes_unclipped / max(1, n_spikes)`` where spikes are norms ten
-    times above their running level; 1.0 means the threshold sits ten times above the
-    stable norm while every spike passed through. Without a known threshold only the
-    recommended value is reported (as a ``clipping_recommendation`` with score 0).
+    The threshold comes from `clip_threshold` (a metric, the clipped norm, or the
+    hyper-parameters). Spikes are norms ten times or more above their baseline: the
+    running level (trailing median over 5 % of the run), capped at half a decade above
+    the lowest running level of the last half run so that a sustained explosion does not
+    become its own baseline.
+
+    ``clipping_too_aggressive`` score: the fraction of stable steps whose pre-clip norm
+    exceeds the threshold, divided by ``aggressive_frac``. ``clipping_ineffective``
+    score: how far, in decades, the threshold (or the largest norm, if lower or if
+    clipping is off) lies above the recommended value, times the fraction of spikes that
+    passed below the threshold; 1.0 means a threshold ten times above the stable norm
+    that every spike passed, 0 when the norm never spiked. Without any threshold both
+    scores are 0 and only the recommendation is reported. The scores are ratios of norms,
+    so they do not change when the loss and the norm are multiplied by a constant together
+    with the threshold; windows are in steps.
+
+    Examples
+    --------
+    >>> ClippingDetector().kinds
+    ('clipping_ineffective', 'clipping_too_aggressive')
     """
 
     name: ClassVar[str] = "clipping"
     requires: ClassVar[frozenset[str]] = frozenset({"grad_norm"})
-    kinds: ClassVar[tuple[str, ...]] = (
-        "clipping_ineffective",
-        "clipping_too_aggressive",
-        "clipping_recommendation",
-    )
+    kinds: ClassVar[tuple[str, ...]] = ("clipping_ineffective", "clipping_too_aggressive")
     stable_quantile: float = 0.95
     aggressive_frac: float = 0.5
 
@@ -75,82 +190,91 @@ class ClippingDetector:
         check_float(self, "aggressive_frac", low=0.0, high=1.0, low_open=True)
 
     def detect(self, run: ModelledRun) -> tuple[Evidence, ...]:
-        """Return clipping evidence (or only a recommendation when no threshold is known)."""
+        """Return one `Evidence` per kind (none without a gradient norm).
+
+        Parameters
+        ----------
+        run : ModelledRun
+            The modelled run.
+
+        Returns
+        -------
+        tuple of Evidence
+        """
         norm = run.artifacts.get("grad_norm")
         if norm is None:
             return ()
         steps, raw = finite_part(norm)
         keep = raw > 0
-        steps, raw = steps[keep], raw[keep]
-        if len(steps) < _MIN_POINTS:
-            return ()
-        g = np.log10(raw)
-        level, _ = trailing_median_mad(steps, g, window=window_steps(steps, frac=0.05))
-        jump = g - level
-        stable = np.isfinite(jump) & (np.abs(jump) < 0.5)
-        recommended = (
-            float(np.quantile(raw[stable], self.stable_quantile)) if stable.any() else float("nan")
-        )
-        spikes = np.isfinite(jump) & (jump > 1.0)
-        would_clip = float((raw[spikes] > recommended).sum())
-        threshold, source = clip_threshold(run.artifacts)
-        base = (
+        threshold = clip_threshold(run.artifacts)
+        if keep.sum() < _MIN_POINTS:
+            values: Values = (("n_points", float(keep.sum())),)
+            return self._pair(norm.name, (0.0, 0.0), values, "Too few gradient norms to judge.")
+        norms = _norms(steps[keep], raw[keep])
+        stable = norms.raw[norms.stable]
+        recommended = float(np.quantile(stable, self.stable_quantile)) if len(stable) else math.nan
+        base: Values = (
             ("recommended_clip", recommended),
-            ("n_norm_spikes", float(spikes.sum())),
-            ("spikes_clipped_at_recommended", would_clip),
+            ("n_norm_spikes", float(norms.spikes.sum())),
+            ("spikes_clipped_at_recommended", float((norms.raw[norms.spikes] > recommended).sum())),
+            ("frac_clipped_at_recommended", float(np.mean(norms.raw > recommended))),
+            ("threshold_known", float(not math.isnan(threshold.value))),
         )
-        if not math.isfinite(threshold):
-            return (self._recommendation(norm.name, base),)
-        return self._judge(norm.name, raw, spikes, threshold, source, base)
-
-    def _recommendation(self, metric: str, base: tuple[tuple[str, float], ...]) -> Evidence:
-        clip = dict(base)["recommended_clip"]
-        return Evidence(
-            kind="clipping_recommendation",
-            detector=self.name,
-            score=0.0,
-            metric=metric,
-            values=base,
-            message=f"No clipping threshold is known; {clip:.3g} is the "
-            f"{self.stable_quantile:.0%} quantile of the norm in stable steps.",
-        )
+        if math.isnan(threshold.value) or math.isnan(recommended):
+            text = f"No clipping threshold is known; {recommended:.3g} would clip the spikes."
+            return self._pair(norm.name, (0.0, 0.0), base, text)
+        return self._judge(norm.name, norms, threshold, recommended, base)
 
     def _judge(  # noqa: PLR0913 - one internal step
+        self, metric: str, norms: _Norms, threshold: Threshold, recommended: float, base: Values
+    ) -> tuple[Evidence, ...]:
+        t, raw = threshold.value, norms.raw
+        fired = raw > t
+        frac_stable = float(np.mean(fired[norms.stable])) if norms.stable.any() else 0.0
+        n_spikes = int(norms.spikes.sum())
+        passed = int((raw[norms.spikes] <= t).sum())
+        excess = max(math.log10(min(t, float(raw.max())) / recommended), 0.0)
+        ineffective = excess * passed / n_spikes if n_spikes else 0.0
+        aggressive = frac_stable / self.aggressive_frac
+        early = head_mask(norms.steps, 0.1)
+        values = base + (
+            ("threshold", t),
+            ("threshold_is_lower_bound", float(threshold.lower_bound)),
+            ("clipping_enabled", float(math.isfinite(t))),
+            ("frac_clipped", float(fired.mean())),
+            ("frac_stable_clipped", frac_stable),
+            ("frac_of_clipped_in_first_10pct", float(fired[early].sum() / max(fired.sum(), 1))),
+            ("spikes_below_threshold", float(passed)),
+            ("threshold_to_recommended_decades", math.log10(t / recommended)),
+        )
+        shown = "off" if math.isinf(t) else f"{t:.3g}"
+        text = (
+            f"Clipping at {shown} ({threshold.source}) fires on {fired.mean():.0%} of steps "
+            f"and {passed} of {n_spikes} norm spikes passed below it; {recommended:.3g} "
+            f"(the {self.stable_quantile:.0%} quantile of stable norms) would clip "
+            f"{int((raw[norms.spikes] > recommended).sum())} of them."
+        )
+        clipped = tuple(int(s) for s in norms.steps[fired][:50])
+        return self._pair(metric, (ineffective, aggressive), values, text, clipped)
+
+    def _pair(  # noqa: PLR0913 - one internal step
         self,
         metric: str,
-        raw: FloatArray,
-        spikes: np.ndarray,  # type: ignore[type-arg]
-        threshold: float,
-        source: str,
-        base: tuple[tuple[str, float], ...],
+        scores: tuple[float, float],
+        values: Values,
+        message: str,
+        steps: tuple[int, ...] = (),
     ) -> tuple[Evidence, ...]:
-        frac = float((raw > threshold).mean())
-        recommended = dict(base)["recommended_clip"]
-        n_spikes = int(spikes.sum())
-        unclipped = int((raw[spikes] <= threshold).sum()) if n_spikes else 0
-        too_high = max(math.log10(threshold / recommended), 0.0) if recommended > 0 else 0.0
-        ineffective = too_high * (unclipped / max(1, n_spikes)) if n_spikes else 0.0
-        values = base + (("threshold", threshold), ("frac_steps_clipped", frac))
-        aggressive = frac / self.aggressive_frac
-        return (
+        return tuple(
             Evidence(
-                kind="clipping_too_aggressive",
+                kind=kind,
                 detector=self.name,
-                score=aggressive,
+                score=float(score),
                 metric=metric,
-                severity="warning" if aggressive >= 1.0 else "info",
+                severity="warning" if score >= 1.0 else "info",
                 values=values,
-                message=f"Clipping at {threshold:.3g} ({source}) fires on {frac:.0%} of steps; "
-                f"about {recommended:.3g} would clip only the outliers.",
-            ),
-            Evidence(
-                kind="clipping_ineffective",
-                detector=self.name,
-                score=ineffective,
-                metric=metric,
-                severity="warning" if ineffective >= 1.0 else "info",
-                values=values + (("spikes_below_threshold", float(unclipped)),),
-                message=f"The clipping threshold {threshold:.3g} ({source}) is far above the "
-                f"stable norm; {unclipped} of {n_spikes} norm spikes passed below it.",
-            ),
+                steps=steps,
+                message=message,
+            )
+            for kind, score in zip(self.kinds, scores, strict=True)
         )

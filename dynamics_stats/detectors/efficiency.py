@@ -10,7 +10,7 @@ from typing import ClassVar
 from dynamics_stats.core._checks import check_float
 from dynamics_stats.core.types import HParamValue
 from dynamics_stats.curves.types import ModelledRun
-from dynamics_stats.detectors._curve_trend import (
+from dynamics_stats.detectors._trend import (
     extrapolated_gain,
     improvement,
     is_fallback,

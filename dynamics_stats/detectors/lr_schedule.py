@@ -13,7 +13,7 @@ from dynamics_stats.core.artifacts import MetricSeries
 from dynamics_stats.core.types import FloatArray
 from dynamics_stats.curves.smoothing import slope_probability
 from dynamics_stats.curves.types import ModelledRun, SmoothedCurve
-from dynamics_stats.detectors._curve_trend import improvement, is_fallback, lr_drop_steps, trend_of
+from dynamics_stats.detectors._trend import improvement, is_fallback, lr_drop_steps, trend_of
 from dynamics_stats.detectors.base import Evidence
 
 __all__ = ["LRScheduleDetector"]

@@ -10,7 +10,7 @@ import numpy as np
 from dynamics_stats.core._checks import check_float
 from dynamics_stats.core.artifacts import MetricSeries
 from dynamics_stats.curves.types import ModelledRun
-from dynamics_stats.detectors._trend import TrendCurve, slope_sign_probability, trend_of
+from dynamics_stats.detectors._smoothed_trend import TrendCurve, slope_sign_probability, trend_of
 from dynamics_stats.detectors.base import Evidence
 
 __all__ = ["OverfittingDetector"]

@@ -11,7 +11,7 @@ from dynamics_stats.core._checks import check_float, check_int
 from dynamics_stats.core.types import FloatArray, IntArray, Severity
 from dynamics_stats.curves.smoothing import slope_probability
 from dynamics_stats.curves.types import ModelledRun, SmoothedCurve
-from dynamics_stats.detectors._curve_trend import is_fallback, lr_drop_steps, trend_of
+from dynamics_stats.detectors._trend import is_fallback, lr_drop_steps, trend_of
 from dynamics_stats.detectors.base import Evidence
 
 __all__ = ["ValidationPlateauDetector"]
