@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from dynamics_stats.agent.agent import TrainingArtifactsAnalyzerAgent
 from dynamics_stats.agent.analyze import analyze
-from dynamics_stats.core.agent_result import AgentResult
-from dynamics_stats.core.analysis_config import AnalysisConfig, load_config
+from dynamics_stats.agent.context import AgentContext
+from dynamics_stats.core.agent_result import AgentResult, UpstreamValidation
+from dynamics_stats.core.analysis_config import (
+    AnalysisConfig,
+    TrainingDynamicsConfig,
+    load_config,
+)
 from dynamics_stats.core.artifacts import MetricSeries, TrainingArtifacts
 from dynamics_stats.core.config import ValidationConfig
 from dynamics_stats.core.errors import (
@@ -29,6 +35,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "LOADERS",
+    "AgentContext",
     "AgentResult",
     "AnalysisConfig",
     "ConfigError",
@@ -45,7 +52,10 @@ __all__ = [
     "NotFittedError",
     "RunLog",
     "TrainingArtifacts",
+    "TrainingArtifactsAnalyzerAgent",
+    "TrainingDynamicsConfig",
     "UnknownNameError",
+    "UpstreamValidation",
     "ValidationConfig",
     "ValidationIssue",
     "ValidationReport",

@@ -17,9 +17,16 @@ from dynamics_stats.core.results import (
     Status,
     json_float,
 )
-from dynamics_stats.core.types import JSONValue
+from dynamics_stats.core.types import HParamValue, JSONValue
 
-__all__ = ["AgentResult", "Confidence", "MetricSummary", "RunSummary"]
+__all__ = [
+    "AgentResult",
+    "AnalysisRecord",
+    "Confidence",
+    "MetricSummary",
+    "RunSummary",
+    "UpstreamValidation",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +99,108 @@ class Confidence:
         In [0, 1]; 1 means every analysis ran on dense, complete data.
     reasons : tuple of str
         Plain sentences: what lowered it.
+    factors : tuple of (str, float), default=()
+        Machine code of each reason and how much it lowered the score.
+    explanation : str, default=""
+        The level, the score and its reasons in one paragraph.
     """
 
     level: str
     score: float
     reasons: tuple[str, ...]
+    factors: Pairs = ()
+    explanation: str = ""
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the confidence as JSON-native values."""
-        return {"level": self.level, "score": json_float(self.score), "reasons": list(self.reasons)}
+        return {
+            "level": self.level,
+            "score": json_float(self.score),
+            "reasons": list(self.reasons),
+            "factors": {k: json_float(v) for k, v in self.factors},
+            "explanation": self.explanation,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Confidence:
+        """Rebuild a confidence written by `to_dict`."""
+        return cls(
+            level=data["level"],
+            score=float(data["score"]),
+            reasons=tuple(data["reasons"]),
+            factors=tuple((k, float(v)) for k, v in data.get("factors", {}).items()),
+            explanation=data.get("explanation", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamValidation:
+    """Whether an artifact validation ran before this analysis, and what it found.
+
+    Parameters
+    ----------
+    ran : bool or None, default=None
+        True when an upstream validator checked the artifacts, False when it is known
+        that none did, None when unknown.
+    passed : bool or None, default=None
+        Whether it accepted the artifacts (None: not reported).
+    n_issues : int, default=0
+        How many issues it reported.
+    summary : str, default=""
+        Its findings in one or two sentences.
+    source : str, default=""
+        Name of the agent or tool that validated.
+    """
+
+    ran: bool | None = None
+    passed: bool | None = None
+    n_issues: int = 0
+    summary: str = ""
+    source: str = ""
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        """Return the upstream status as JSON-native values."""
+        return {
+            "ran": self.ran,
+            "passed": self.passed,
+            "n_issues": self.n_issues,
+            "summary": self.summary,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UpstreamValidation:
+        """Rebuild an upstream status written by `to_dict`."""
+        return cls(
+            ran=data.get("ran"),
+            passed=data.get("passed"),
+            n_issues=int(data.get("n_issues", 0)),
+            summary=data.get("summary", ""),
+            source=data.get("source", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisRecord:
+    """What happened to one analysis (a detector or a supporting statistic).
+
+    Parameters
+    ----------
+    name : str
+        Detector registry name, or ``"lr_response"``.
+    state : {"ran", "fallback", "skipped", "failed", "disabled"}
+        ``fallback``: ran on a simplified heuristic because a curve model failed.
+    reason : str, default=""
+        Why it did not run, or what fell back.
+    """
+
+    name: str
+    state: str
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        """Return the record as JSON-native values."""
+        return {"name": self.name, "state": self.state, "reason": self.reason}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +236,14 @@ class AgentResult:
         What loading and validation found and repaired.
     package_version : str
         Version of dynamics_stats that produced the result.
+    upstream : UpstreamValidation, default=UpstreamValidation()
+        Whether the artifacts were validated upstream and what that found.
+    hparams : tuple of (str, scalar), default=()
+        The run's hyper-parameters the analysis used (dotted keys).
+    coverage : tuple of AnalysisRecord, default=()
+        Each analysis and whether it ran, fell back, was skipped, failed or was disabled.
+    other_agents : tuple of str, default=()
+        Names of the other agents' outputs that were available to the analysis.
     """
 
     status: Status
@@ -151,6 +259,14 @@ class AgentResult:
     calibration: CalibrationInfo
     validation: ValidationReport
     package_version: str
+    upstream: UpstreamValidation = UpstreamValidation()
+    hparams: tuple[tuple[str, HParamValue], ...] = ()
+    coverage: tuple[AnalysisRecord, ...] = ()
+    other_agents: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        safe = tuple((str(k), _json_scalar(v)) for k, v in self.hparams)
+        object.__setattr__(self, "hparams", safe)
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the result as JSON-native values (the ``agent_result`` schema)."""
@@ -169,6 +285,10 @@ class AgentResult:
             "calibration": self.calibration.to_dict(),
             "validation": self.validation.to_dict(),
             "package_version": self.package_version,
+            "upstream": self.upstream.to_dict(),
+            "hparams": dict(self.hparams),
+            "coverage": [c.to_dict() for c in self.coverage],
+            "other_agents": list(self.other_agents),
         }
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -191,14 +311,14 @@ class AgentResult:
             ),
             recommendations=tuple(Recommendation.from_dict(r) for r in data["recommendations"]),
             risk=Risk.from_dict(data["risk"]),
-            confidence=Confidence(
-                level=data["confidence"]["level"],
-                score=float(data["confidence"]["score"]),
-                reasons=tuple(data["confidence"]["reasons"]),
-            ),
+            confidence=Confidence.from_dict(data["confidence"]),
             calibration=CalibrationInfo.from_dict(data["calibration"]),
             validation=ValidationReport.from_dict(data["validation"]),
             package_version=data["package_version"],
+            upstream=UpstreamValidation.from_dict(data.get("upstream", {})),
+            hparams=tuple(data.get("hparams", {}).items()),
+            coverage=tuple(AnalysisRecord(**c) for c in data.get("coverage", ())),
+            other_agents=tuple(data.get("other_agents", ())),
         )
 
     def probability(self, kind: str) -> float:
@@ -207,3 +327,10 @@ class AgentResult:
             if name == kind:
                 return p
         raise KeyError(kind)
+
+
+def _json_scalar(value: HParamValue) -> HParamValue:
+    """Return a hyper-parameter as a JSON-native scalar (non-finite floats become None)."""
+    if isinstance(value, float):
+        return json_float(value)
+    return value

@@ -18,10 +18,14 @@ __all__ = [
     "Finding",
     "Recommendation",
     "Risk",
+    "Basis",
     "Status",
 ]
 
-SCHEMA_VERSION = "1.0"
+#: Version of the JSON contract. 1.1 added fields (``basis``, risk contributions, confidence
+#: factors, coverage, upstream validation, hyper-parameters); every 1.0 field is unchanged.
+SCHEMA_VERSION = "1.1"
+Basis: TypeAlias = Literal["evidence", "general"]
 Status: TypeAlias = Literal["complete", "partial", "failed"]
 Pairs: TypeAlias = tuple[tuple[str, float], ...]
 
@@ -152,6 +156,10 @@ class Recommendation:
         True for conservative general advice given when the analysis was partial.
     values : tuple of (str, float), default=()
         The concrete values proposed (``("suggested_lr", 1e-3)``).
+    basis : {"evidence", "general"} or None, default=None
+        ``"evidence"``: derived from this run's findings and their numbers; ``"general"``:
+        conservative advice given because part of the analysis could not run. None sets
+        it from ``general``.
     """
 
     action: str
@@ -161,6 +169,11 @@ class Recommendation:
     expected_effect: str
     general: bool = False
     values: Pairs = ()
+    basis: Basis | None = None
+
+    def __post_init__(self) -> None:
+        if self.basis is None:
+            object.__setattr__(self, "basis", "general" if self.general else "evidence")
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the recommendation as JSON-native values."""
@@ -172,6 +185,7 @@ class Recommendation:
             "expected_effect": self.expected_effect,
             "general": self.general,
             "values": _pairs_to_dict(self.values),
+            "basis": self.basis,
         }
 
     @classmethod
@@ -185,6 +199,7 @@ class Recommendation:
             expected_effect=data["expected_effect"],
             general=bool(data.get("general", False)),
             values=_pairs_from_dict(data.get("values", {})),
+            basis=data.get("basis"),
         )
 
 
@@ -196,19 +211,31 @@ class Risk:
     ----------
     score : float
         In [0, 1]: the probability that at least one of the seven problems is present,
-        combining the per-kind probabilities as if independent (``1 - prod(1 - p)``).
+        combining the per-kind probabilities weighted by their impact as if independent
+        (``1 - prod(1 - w p)``).
     level : {"low", "medium", "high"}
         ``score`` below 0.3, below 0.7, or above.
     drivers : tuple of str
         The kinds that contribute most, strongest first.
     mitigation : str
-        What would lower it.
+        What would lower it, in words.
+    contributions : tuple of (str, float), default=()
+        Each core kind's impact-weighted probability ``w p``, strongest first: what the
+        score is made of.
+    lowered_by : tuple of str, default=()
+        Action codes of the recommendations that address the drivers.
+    wasted_compute_frac : float or None, default=None
+        Fraction of the logged steps spent after the run stopped paying off (after the
+        best validation step when overfitting, or on a plateau); None when unknown.
     """
 
     score: float
     level: Literal["low", "medium", "high"]
     drivers: tuple[str, ...]
     mitigation: str
+    contributions: Pairs = ()
+    lowered_by: tuple[str, ...] = ()
+    wasted_compute_frac: float | None = None
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the risk as JSON-native values."""
@@ -217,6 +244,9 @@ class Risk:
             "level": self.level,
             "drivers": list(self.drivers),
             "mitigation": self.mitigation,
+            "contributions": _pairs_to_dict(self.contributions),
+            "lowered_by": list(self.lowered_by),
+            "wasted_compute_frac": json_float(self.wasted_compute_frac),
         }
 
     @classmethod
@@ -227,6 +257,9 @@ class Risk:
             level=data["level"],
             drivers=tuple(data["drivers"]),
             mitigation=data["mitigation"],
+            contributions=_pairs_from_dict(data.get("contributions", {})),
+            lowered_by=tuple(data.get("lowered_by", ())),
+            wasted_compute_frac=json_float(data.get("wasted_compute_frac")),
         )
 
 

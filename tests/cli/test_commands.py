@@ -82,7 +82,7 @@ def test_analyze_json_and_out_file(csv_run, tmp_path, capsys):
     out = tmp_path / "report.json"
     assert main(["analyze", str(csv_run), "--format", "json", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
-    assert data["schema_version"] == "1.0" and set(data["issues"]) >= {"divergence", "stalled"}
+    assert data["schema_version"] == "1.1" and set(data["issues"]) >= {"divergence", "stalled"}
 
 
 def test_fail_on_sets_exit_code_3(tmp_path, capsys):
