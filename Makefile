@@ -1,10 +1,10 @@
 # Two entry points for a fresh clone: `make demo` and `make test`.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS := dev,tensorboard,mlflow,wandb,hf,lightning,parquet,dask,notebooks
+EXTRAS := dev,tensorboard,mlflow,wandb,hf,lightning,parquet,dask,optuna,notebooks
 EXAMPLE := dynamics_stats/examples/digits_overfit
 
-.PHONY: demo test lint install
+.PHONY: demo test lint install notebooks
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,3 +25,7 @@ lint: $(VENV)/.installed
 
 test: lint
 	$(VENV)/bin/pytest
+
+# Regenerate the stripped notebooks from notebooks/_cells_*.py (the tests execute them).
+notebooks: $(VENV)/.installed
+	$(PY) notebooks/make_notebooks.py
