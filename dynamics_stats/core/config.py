@@ -120,8 +120,9 @@ class AnomalyConfig:
 
     Parameters
     ----------
-    n_estimators : int, default=40
-        Trees in the forest.
+    n_estimators : int, default=20
+        Trees in the forest. Fitting cost is mostly per tree; 20 trees score a 5,000-step
+        run in about half the time of 40 with the same spike ranking in the tests.
     max_fit_points : int, default=2000
         The forest is fitted on at most this many points (a deterministic subsample).
     contamination : float, default=0.01
@@ -132,7 +133,7 @@ class AnomalyConfig:
         Random state of the forest.
     """
 
-    n_estimators: int = 40
+    n_estimators: int = 20
     max_fit_points: int = 2000
     contamination: float = 0.01
     max_score_points: int = 5_000

@@ -116,12 +116,6 @@ def score_grad_norms(
             f"isolation forest failed on {series.name!r} ({len(g)} points): {err}"
         ) from err
     scores, flags = -raw, raw < forest.offset_
-    try:
-        pass
-    except ValueError as err:
-        raise ModelFitError(
-            f"isolation forest failed on {series.name!r} ({len(g)} points): {err}"
-        ) from err
     return GradAnomalies(
         metric=series.name,
         steps=steps,
