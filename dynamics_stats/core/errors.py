@@ -10,7 +10,7 @@ The hierarchy::
     ├── UnknownNameError (also LookupError)   unregistered detector, loader or calibrator
     ├── NotFittedError (also AttributeError)  calibrator used before fit/load
     └── ModelFitError          statsmodels/ruptures/scikit-learn failed on valid input
-    DynamicsStatsWarning (UserWarning) ── DataQualityWarning, FitWarning
+    DynamicsStatsWarning (UserWarning) ── DataQualityWarning, FitWarning, TrainingAlertWarning
 
 Every message says what is wrong, where, what was received and how to fix it.
 """
@@ -33,6 +33,7 @@ __all__ = [
     "LoadError",
     "ModelFitError",
     "NotFittedError",
+    "TrainingAlertWarning",
     "UnknownNameError",
 ]
 
@@ -95,3 +96,7 @@ class DataQualityWarning(DynamicsStatsWarning):
 
 class FitWarning(DynamicsStatsWarning):
     """A model fit did not converge or fell back to a simpler method."""
+
+
+class TrainingAlertWarning(DynamicsStatsWarning):
+    """A training run being monitored shows a problem (NaN/Inf, spike, likely divergence)."""

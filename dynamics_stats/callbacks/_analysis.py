@@ -1,0 +1,205 @@
+"""`AnalysisRunner`: run the full calibrated analysis inline or in a worker process.
+
+The worker is one subprocess running `dynamics_stats.callbacks._worker` (a plain
+subprocess, so the user's training script is never re-executed, and no pickle); at most
+one analysis is pending at a time, so a slow analysis is skipped rather than queued.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from typing import IO, Any
+
+import pandas as pd
+
+from dynamics_stats.agent.analyze import analyze
+from dynamics_stats.callbacks._protocol import write_request
+from dynamics_stats.callbacks.alerts import LOGGER_NAME
+from dynamics_stats.callbacks.history import frame_to_run_log
+from dynamics_stats.core.agent_result import AgentResult
+from dynamics_stats.core.analysis_config import AnalysisConfig
+from dynamics_stats.core.errors import DynamicsStatsError
+from dynamics_stats.core.types import HParamValue
+
+__all__ = ["AnalysisRunner", "analyze_history"]
+
+_logger = logging.getLogger(LOGGER_NAME)
+Outcome = tuple[int, AgentResult | None]
+
+
+def analyze_history(
+    frame: pd.DataFrame,
+    hparams: Mapping[str, HParamValue],
+    config: AnalysisConfig | Mapping[str, Any],
+    *,
+    source: str,
+) -> AgentResult | None:
+    """Analyse a history frame; None when it cannot be analysed yet (too short, no loss).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Long frame (``step``, ``metric``, ``value``) from `RunHistory.to_frame`.
+    hparams : mapping of str to scalar
+        Hyper-parameters of the run.
+    config : AnalysisConfig or mapping
+        Settings of the analysis (a plain mapping when sent to the worker process).
+    source : str
+        Name of the run in the result.
+
+    Returns
+    -------
+    AgentResult or None
+    """
+    if not isinstance(config, AnalysisConfig):
+        config = AnalysisConfig.from_dict(config)
+    try:
+        return analyze(frame_to_run_log(frame, hparams, source=source), config)
+    except DynamicsStatsError as err:
+        _logger.debug("full analysis skipped: %s", err)
+        return None
+
+
+def plain_config(value: Any) -> Any:
+    """Turn a frozen config into plain dicts and lists (JSON), readable by ``from_dict``."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = [(f, getattr(value, f.name)) for f in dataclasses.fields(value)]
+        # a None left at its default is omitted: from_dict reads nested tables only
+        return {
+            f.name: plain_config(v) for f, v in fields if v is not None or f.default is not None
+        }
+    if isinstance(value, Mapping):
+        return {k: plain_config(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [plain_config(v) for v in value]
+    return value
+
+
+def _send(stream: IO[bytes], step: int, frame: pd.DataFrame, hparams: Any, config: Any) -> None:
+    try:
+        write_request(stream, step, frame, hparams, config)
+    except (OSError, ValueError) as err:  # the worker died or was closed: poll() sees it
+        _logger.debug("analysis request of step %d not sent: %s", step, err)
+
+
+def _read_replies(stream: IO[bytes], replies: queue.Queue[Outcome | None]) -> None:
+    for line in stream:
+        reply = json.loads(line)
+        result = reply["result"]
+        replies.put((reply["step"], None if result is None else AgentResult.from_dict(result)))
+    replies.put(None)  # the worker exited
+
+
+class AnalysisRunner:
+    """Run analyses of the history, in a worker process or at once.
+
+    Parameters
+    ----------
+    config : AnalysisConfig
+        Settings of the analysis.
+    background : bool, default=True
+        Use one worker subprocess; fall back to inline if it cannot start or dies.
+    source : str, default="<monitor>"
+        Name of the run in the results.
+    """
+
+    def __init__(
+        self, config: AnalysisConfig, *, background: bool = True, source: str = "<monitor>"
+    ) -> None:
+        self.config = config
+        self.background = background
+        self.source = source
+        self.busy = False
+        self._process: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._replies: queue.Queue[Outcome | None] = queue.Queue()
+
+    def submit(
+        self, step: int, frame: pd.DataFrame, hparams: Mapping[str, HParamValue]
+    ) -> Outcome | None:
+        """Start an analysis of the history at ``step``.
+
+        Returns
+        -------
+        (int, AgentResult or None) or None
+            The result at once when running inline; None when sent to the worker (read it
+            with `poll`) or when the worker is still busy with the previous one.
+        """
+        if not self.background:
+            return step, analyze_history(frame, hparams, self.config, source=self.source)
+        if self.busy:
+            return None
+        try:
+            process = self._start()
+        except OSError as err:
+            _logger.warning("analysis worker unavailable (%s); analysing inline instead", err)
+            self.background = False
+            return self.submit(step, frame, hparams)
+        # written by a thread: the pipe blocks until the worker reads (it may be starting)
+        writer = threading.Thread(
+            target=_send, args=(process.stdin, step, frame, dict(hparams), self._plain)
+        )
+        writer.daemon = True
+        writer.start()
+        self.busy = True
+        _logger.debug("analysis of step %d sent to the worker", step)
+        return None
+
+    def poll(self) -> Outcome | None:
+        """Return ``(step, result)`` of a finished background analysis, else None."""
+        if not self.busy:
+            return None
+        try:
+            outcome = self._replies.get_nowait()
+        except queue.Empty:
+            return None
+        self.busy = False
+        _logger.debug("analysis received: %s", "worker exited" if outcome is None else outcome[0])
+        if outcome is None:
+            _logger.warning("analysis worker exited; analysing inline from now on")
+            self.close()
+            self.background = False
+        return outcome
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        if self._process is None:
+            self._plain = plain_config(self.config)
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "dynamics_stats.callbacks._worker", self.source],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+            self._reader = threading.Thread(
+                target=_read_replies, args=(self._process.stdout, self._replies), daemon=True
+            )
+            self._reader.start()
+        return self._process
+
+    def close(self) -> None:
+        """Stop the worker process (a pending analysis is dropped)."""
+        process, self._process = self._process, None
+        self.busy = False
+        if process is not None and process.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):  # the worker may have died
+                process.stdin.close()
+            if process.poll() is None:  # a pending analysis is not waited for
+                process.terminate()
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if self._reader is not None:
+                self._reader.join(timeout=2)
+            if process.stdout is not None:
+                process.stdout.close()
+        self._reader = None
+        self._replies = queue.Queue()

@@ -1,0 +1,85 @@
+"""`MonitorConfig`: the settings of a training monitor (Lightning or Hugging Face)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dynamics_stats.core._checks import check_float, check_int
+from dynamics_stats.core.analysis_config import AnalysisConfig
+from dynamics_stats.core.errors import ConfigError
+
+__all__ = ["MonitorConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorConfig:
+    """What a monitor checks, how often, and where its results go.
+
+    Parameters
+    ----------
+    analysis_every_n_steps : int, default=500
+        Steps between two full calibrated analyses of the history so far.
+    analyze_on_validation : bool, default=False
+        Also run the full analysis after each validation (at most one pending at a time).
+    analysis_in_background : bool, default=True
+        Run the full analysis in a separate worker process so training does not wait for
+        it; its result is read at the first step after it is ready. When False it runs in
+        the training process, at the step that asks for it.
+    alert_probability : float, default=0.5
+        A core kind whose calibrated probability reaches this value raises an alert (once
+        per kind).
+    spike_z : float, default=6.0
+        Robust z-score (log scale, against the last 64 steps) above which a loss or
+        gradient-norm value is a spike.
+    spike_min_factor : float, default=2.0
+        A spike must also be at least this many times the recent median (noisy gradient
+        norms often pass the z-score alone).
+    changepoint_hazard : float, default=0.004
+        Prior probability of a level change per changepoint update (BOCPD).
+    changepoint_block : int, default=10
+        Steps averaged into one changepoint update (fewer updates, less noise).
+    max_points_per_metric : int, default=4096
+        Points of history kept per metric; beyond it the history is thinned by two.
+    warn : bool, default=True
+        Send warning and critical alerts through `warnings.warn` as well as logging.
+    log_probabilities : bool, default=True
+        Log the seven calibrated probabilities to the trainer's own logger
+        (``dynamics/p_<kind>``) after each full analysis.
+    write_report : bool, default=True
+        Write ``dynamics_stats_analysis.json`` and ``.txt`` next to the run's logs at the end.
+    analysis : AnalysisConfig, default=AnalysisConfig()
+        Settings of the full analysis.
+
+    Raises
+    ------
+    ConfigError
+        If a value is out of range.
+    """
+
+    analysis_every_n_steps: int = 500
+    analyze_on_validation: bool = False
+    analysis_in_background: bool = True
+    alert_probability: float = 0.5
+    spike_z: float = 6.0
+    spike_min_factor: float = 2.0
+    changepoint_hazard: float = 1 / 250
+    changepoint_block: int = 10
+    max_points_per_metric: int = 4096
+    warn: bool = True
+    log_probabilities: bool = True
+    write_report: bool = True
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+
+    def __post_init__(self) -> None:
+        check_int(self, "analysis_every_n_steps", low=1)
+        check_float(self, "alert_probability", low=0.0, high=1.0)
+        check_float(self, "spike_z", low=0.0, low_open=True)
+        check_float(self, "spike_min_factor", low=1.0)
+        check_float(self, "changepoint_hazard", low=0.0, high=1.0, low_open=True)
+        check_int(self, "changepoint_block", low=1)
+        check_int(self, "max_points_per_metric", low=64)
+        if not isinstance(self.analysis, AnalysisConfig):
+            raise ConfigError(
+                f"MonitorConfig.analysis must be an AnalysisConfig; got "
+                f"{type(self.analysis).__name__}. Build one with AnalysisConfig(...)."
+            )

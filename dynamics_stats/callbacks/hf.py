@@ -1,0 +1,160 @@
+"""`HFMonitor`: a Hugging Face ``TrainerCallback`` that watches training as it runs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from dynamics_stats.callbacks._grad_norm import total_grad_norm
+from dynamics_stats.callbacks.alerts import Alert, AlertHandler
+from dynamics_stats.callbacks.config import MonitorConfig
+from dynamics_stats.callbacks.monitor import MonitorActions, TrainingMonitor
+from dynamics_stats.core.agent_result import AgentResult
+from dynamics_stats.validate.roles import infer_role
+
+__all__ = ["HFMonitor"]
+
+_HPARAMS = ("learning_rate", "max_grad_norm", "weight_decay", "warmup_steps", "seed")
+
+
+class HFMonitor(TrainerCallback):
+    """Watch a Hugging Face ``Trainer`` run: online checks at each log, full analysis every N steps.
+
+    Reads what the Trainer logs (``loss``, the pre-clip ``grad_norm``, ``learning_rate``,
+    ``eval_*`` metrics) at each ``on_log``, so the online checks run every
+    ``logging_steps``; gradients are also checked for NaN/Inf at every optimizer step
+    (``on_pre_optimizer_step``), which catches a run whose logged loss still looks finite.
+    Nothing intervenes unless asked.
+
+    Parameters
+    ----------
+    config : MonitorConfig or None, default=None
+        Settings (analysis period, thresholds, reports); defaults when None.
+    on_alert : callable or None, default=None
+        Called with every `Alert` (besides logging and warnings).
+    stop_on_divergence : float or None, default=None
+        Set ``control.should_training_stop`` when P(divergence) reaches this value or the
+        loss or gradient norm is NaN/Inf. None: never stop.
+    checkpoint_before_spike : bool, default=False
+        Set ``control.should_save`` when a spike region starts.
+
+    Notes
+    -----
+    After each full analysis the seven probabilities are added to the Trainer's own log
+    (``state.log_history``, hence ``trainer_state.json``) as ``dynamics/p_<kind>``.
+
+    Examples
+    --------
+    >>> trainer = transformers.Trainer(..., callbacks=[HFMonitor()])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        config: MonitorConfig | None = None,
+        *,
+        on_alert: AlertHandler | None = None,
+        stop_on_divergence: float | None = None,
+        checkpoint_before_spike: bool = False,
+    ) -> None:
+        self.config = config or MonitorConfig()
+        self._options = (on_alert, stop_on_divergence, checkpoint_before_spike)
+        self.monitor = self._new_monitor()
+
+    def _new_monitor(self) -> TrainingMonitor:
+        on_alert, stop, checkpoint = self._options
+        return TrainingMonitor(
+            self.config,
+            on_alert=on_alert,
+            stop_on_divergence=stop,
+            checkpoint_before_spike=checkpoint,
+        )
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """Alerts raised so far."""
+        return self.monitor.alerts
+
+    @property
+    def result(self) -> AgentResult | None:
+        """The latest full analysis (the final one after training)."""
+        return self.monitor.last_result
+
+    def on_train_begin(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        """Start a fresh monitor and record the clipping threshold and hyper-parameters."""
+        self.monitor.close()
+        self.monitor = self._new_monitor()
+        values = {name: getattr(args, name, None) for name in _HPARAMS}
+        self.monitor.hparams = {
+            k: v for k, v in values.items() if isinstance(v, (int, float)) and v is not None
+        }
+
+    def on_pre_optimizer_step(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        """Check the gradients for NaN/Inf at every optimizer step."""
+        model = kwargs.get("model")
+        norm = None if model is None else total_grad_norm(model.parameters())
+        if norm is not None and not math.isfinite(norm):
+            actions = self.monitor.observe_step(state.global_step + 1, grad_norm=norm)
+            self._apply(state, control, actions)
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Check the logged loss and gradient norm; record evaluation metrics."""
+        logs = logs or {}
+        step = state.global_step
+        if "loss" in logs or "grad_norm" in logs:
+            actions = self.monitor.observe_step(
+                step,
+                loss=_number(logs.get("loss")),
+                grad_norm=_number(logs.get("grad_norm")),
+                learning_rate=_number(logs.get("learning_rate")),
+            )
+            self._apply(state, control, actions)
+        evaluated = {
+            name: float(value)
+            for name, value in logs.items()
+            if name.startswith("eval_")
+            and _number(value) is not None
+            and infer_role(name)[0] in ("val_loss", "val_metric")
+        }
+        if evaluated:
+            self._apply(state, control, self.monitor.observe_validation(step, evaluated))
+
+    def on_train_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        """Run the final analysis and write it into ``args.output_dir``."""
+        out_dir = args.output_dir if state.is_world_process_zero else None
+        self.monitor.finish(out_dir)
+
+    def _apply(self, state: TrainerState, control: TrainerControl, actions: MonitorActions) -> None:
+        if actions.probabilities and self.config.log_probabilities:
+            record = {f"dynamics/p_{kind}": p for kind, p in actions.probabilities}
+            history = state.log_history
+            if history and history[-1].get("step") == state.global_step:
+                history[-1].update(record)
+            else:
+                history.append({**record, "step": state.global_step})
+        if actions.checkpoint:
+            control.should_save = True
+        if actions.stop:
+            control.should_training_stop = True
+
+
+def _number(value: Any) -> float | None:
+    """Return the value as a float, or None when it is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)

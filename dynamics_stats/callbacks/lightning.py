@@ -1,0 +1,179 @@
+"""`LightningMonitor`: a Lightning callback that watches training as it runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as pl
+
+from dynamics_stats.callbacks._grad_norm import total_grad_norm
+from dynamics_stats.callbacks.alerts import Alert, AlertHandler
+from dynamics_stats.callbacks.config import MonitorConfig
+from dynamics_stats.callbacks.monitor import MonitorActions, TrainingMonitor
+from dynamics_stats.core.agent_result import AgentResult
+from dynamics_stats.validate.roles import infer_role
+
+__all__ = ["LightningMonitor"]
+
+_CHECKPOINT_DIR = "dynamics_stats_checkpoints"
+
+
+class LightningMonitor(pl.Callback):
+    """Watch a Lightning run: online checks every step, the full analysis every N steps.
+
+    Reads the training loss (``training_step`` output), the pre-clip total gradient norm
+    (computed in ``on_before_optimizer_step``), the learning rate (first param group),
+    validation metrics (logged metrics at validation end) and ``gradient_clip_val``.
+    Nothing intervenes unless asked.
+
+    Parameters
+    ----------
+    config : MonitorConfig or None, default=None
+        Settings (analysis period, thresholds, reports); defaults when None.
+    on_alert : callable or None, default=None
+        Called with every `Alert` (besides logging and warnings).
+    stop_on_divergence : float or None, default=None
+        Stop training (``trainer.should_stop``) when P(divergence) reaches this value or
+        the loss or gradient norm is NaN/Inf. None: never stop.
+    checkpoint_before_spike : bool, default=False
+        Save a checkpoint (``<log_dir>/dynamics_stats_checkpoints/``) when a spike region
+        starts.
+
+    Examples
+    --------
+    >>> monitor = LightningMonitor()  # doctest: +SKIP
+    >>> trainer = lightning.pytorch.Trainer(callbacks=[monitor])  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        config: MonitorConfig | None = None,
+        *,
+        on_alert: AlertHandler | None = None,
+        stop_on_divergence: float | None = None,
+        checkpoint_before_spike: bool = False,
+    ) -> None:
+        super().__init__()
+        self.config = config or MonitorConfig()
+        self._options = (on_alert, stop_on_divergence, checkpoint_before_spike)
+        self.monitor = self._new_monitor()
+        self._grad_norm: float | None = None
+        self._logged_grad_key: str | None = None
+        self._parameters: list[Any] = []  # trainable parameters, listed once at fit start
+        self.checkpoints: list[Path] = []
+        self.report_dir: Path | None = None
+
+    def _new_monitor(self) -> TrainingMonitor:
+        on_alert, stop, checkpoint = self._options
+        return TrainingMonitor(
+            self.config,
+            on_alert=on_alert,
+            stop_on_divergence=stop,
+            checkpoint_before_spike=checkpoint,
+        )
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """Alerts raised so far."""
+        return self.monitor.alerts
+
+    @property
+    def result(self) -> AgentResult | None:
+        """The latest full analysis (the final one after training)."""
+        return self.monitor.last_result
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Start a fresh monitor and record the clipping threshold and hyper-parameters."""
+        self.monitor.close()
+        self.monitor = self._new_monitor()
+        self.checkpoints = []
+        self._logged_grad_key = None
+        self._parameters = [p for p in pl_module.parameters() if p.requires_grad]
+        hparams = {
+            k: v
+            for k, v in dict(pl_module.hparams).items()
+            if isinstance(v, (int, float, str, bool)) or v is None
+        }
+        if trainer.gradient_clip_val:
+            hparams["gradient_clip_val"] = float(trainer.gradient_clip_val)
+        self.monitor.hparams = hparams
+
+    def on_before_optimizer_step(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
+    ) -> None:
+        """Compute the total gradient norm before clipping (unless the user logs one)."""
+        if self._logged_grad_key is None:
+            self._grad_norm = total_grad_norm(self._parameters or pl_module.parameters())
+
+    def on_train_batch_end(
+        self,
+        trainer: pl.Trainer,
+        pl_module: pl.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        """Run the per-step checks on the loss, gradient norm and learning rate."""
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if trainer.global_step <= 1:
+            self._logged_grad_key = _grad_norm_key(trainer.callback_metrics)
+        if self._logged_grad_key is not None:
+            logged = trainer.callback_metrics.get(self._logged_grad_key)
+            self._grad_norm = None if logged is None else float(logged)
+        optimizers = trainer.optimizers
+        lr = optimizers[0].param_groups[0]["lr"] if optimizers else None
+        actions = self.monitor.observe_step(
+            trainer.global_step,
+            loss=None if loss is None else float(loss),
+            grad_norm=self._grad_norm,
+            learning_rate=None if lr is None else float(lr),
+        )
+        self._grad_norm = None
+        if actions.stop or actions.checkpoint or actions.probabilities:
+            self._apply(trainer, actions)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Record the validation metrics Lightning collected."""
+        if trainer.sanity_checking:
+            return
+        metrics = {
+            name: float(value)
+            for name, value in trainer.callback_metrics.items()
+            if infer_role(name)[0] in ("val_loss", "val_metric")
+        }
+        if metrics:
+            self._apply(trainer, self.monitor.observe_validation(trainer.global_step, metrics))
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Run the final analysis and write it next to the run's logs."""
+        self.report_dir = _log_dir(trainer)
+        out_dir = self.report_dir if trainer.is_global_zero else None
+        self.monitor.finish(out_dir)
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        """Stop the analysis worker."""
+        self.monitor.close()
+
+    def _apply(self, trainer: pl.Trainer, actions: MonitorActions) -> None:
+        if actions.probabilities and self.config.log_probabilities:
+            metrics = {f"dynamics/p_{kind}": p for kind, p in actions.probabilities}
+            for logger in trainer.loggers:
+                logger.log_metrics(metrics, step=trainer.global_step)
+        if actions.checkpoint:
+            path = _log_dir(trainer) / _CHECKPOINT_DIR / f"step{trainer.global_step}.ckpt"
+            trainer.save_checkpoint(path)
+            self.checkpoints.append(path)
+        if actions.stop:
+            trainer.should_stop = True
+
+
+def _log_dir(trainer: pl.Trainer) -> Path:
+    return Path(trainer.log_dir or trainer.default_root_dir)
+
+
+def _grad_norm_key(metrics: Any) -> str | None:
+    """Name of a total gradient norm the user logs, if any."""
+    return next((name for name in metrics if infer_role(name)[0] == "grad_norm"), None)

@@ -1,0 +1,216 @@
+"""`TrainingMonitor`: the framework-free core of the Lightning and Hugging Face monitors.
+
+The adapters feed it what the trainer exposes (``observe_step``, ``observe_validation``)
+and apply the `MonitorActions` it returns (stop, save a checkpoint, log probabilities).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from dynamics_stats.callbacks._analysis import AnalysisRunner
+from dynamics_stats.callbacks._watch import MetricWatch
+from dynamics_stats.callbacks.alerts import Alert, AlertDispatcher, AlertHandler
+from dynamics_stats.callbacks.config import MonitorConfig
+from dynamics_stats.callbacks.history import RunHistory
+from dynamics_stats.core.agent_result import AgentResult
+from dynamics_stats.core.types import HParamValue
+
+__all__ = ["REPORT_JSON", "REPORT_TEXT", "MonitorActions", "TrainingMonitor"]
+
+REPORT_JSON = "dynamics_stats_analysis.json"
+REPORT_TEXT = "dynamics_stats_analysis.txt"
+ALERTS_JSON = "dynamics_stats_alerts.json"
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorActions:
+    """What the trainer should do after an observation.
+
+    Parameters
+    ----------
+    stop : bool, default=False
+        Stop training (only when the user turned ``stop_on_divergence`` on).
+    checkpoint : bool, default=False
+        Save a checkpoint now (only with ``checkpoint_before_spike``).
+    probabilities : tuple of (str, float), default=()
+        The seven calibrated probabilities of a full analysis that just finished.
+    analysed_step : int or None, default=None
+        Last step of the history that analysis saw.
+    """
+
+    stop: bool = False
+    checkpoint: bool = False
+    probabilities: tuple[tuple[str, float], ...] = ()
+    analysed_step: int | None = None
+
+
+_NOTHING = MonitorActions()
+
+
+class TrainingMonitor:
+    """Online checks, periodic full analyses and alerts for one training run.
+
+    Parameters
+    ----------
+    config : MonitorConfig or None, default=None
+        Settings; defaults when None.
+    on_alert : callable or None, default=None
+        Called with every `Alert`.
+    stop_on_divergence : float or None, default=None
+        Ask to stop when P(divergence) reaches this value or a loss or gradient norm is
+        NaN/Inf. None never stops.
+    checkpoint_before_spike : bool, default=False
+        Ask for a checkpoint when a loss or gradient-norm spike region starts.
+    """
+
+    def __init__(
+        self,
+        config: MonitorConfig | None = None,
+        *,
+        on_alert: AlertHandler | None = None,
+        stop_on_divergence: float | None = None,
+        checkpoint_before_spike: bool = False,
+    ) -> None:
+        self.config = config = config or MonitorConfig()
+        self.stop_on_divergence = stop_on_divergence
+        self.checkpoint_before_spike = checkpoint_before_spike
+        self.dispatcher = AlertDispatcher(on_alert, warn=config.warn)
+        self.history = RunHistory(config.max_points_per_metric)
+        self.hparams: dict[str, HParamValue] = {}
+        self.runner = AnalysisRunner(config.analysis, background=config.analysis_in_background)
+        self.watches = {role: MetricWatch(role, config) for role in ("train_loss", "grad_norm")}
+        self.last_result: AgentResult | None = None
+        self.last_step = 0
+        self._next_analysis_step = config.analysis_every_n_steps
+        self._alerted: set[str] = set()
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """Alerts raised so far (the first 1000)."""
+        return self.dispatcher.alerts
+
+    def observe_step(
+        self,
+        step: int,
+        *,
+        loss: float | None = None,
+        grad_norm: float | None = None,
+        learning_rate: float | None = None,
+    ) -> MonitorActions:
+        """Check one training step; run or collect a full analysis when due.
+
+        Returns
+        -------
+        MonitorActions
+        """
+        self.last_step = step
+        stop = checkpoint = False
+        for role, value in (("train_loss", loss), ("grad_norm", grad_norm)):
+            if value is None:
+                continue
+            self.history.append(role, step, value)
+            alert = self.watches[role].update(step, value)
+            if alert is not None:
+                self._emit(alert)
+                stop |= alert.kind == "divergence" and self.stop_on_divergence is not None
+                checkpoint |= alert.statistic == "z_score" and self.checkpoint_before_spike
+        if learning_rate is not None:
+            self.history.append("learning_rate", step, learning_rate)
+        actions = self._analysis(step, due=step >= self._next_analysis_step)
+        if stop or checkpoint:
+            return replace(actions, stop=stop or actions.stop, checkpoint=checkpoint)
+        return actions
+
+    def observe_validation(self, step: int, metrics: Mapping[str, float]) -> MonitorActions:
+        """Record validation metrics (name -> value) at ``step``.
+
+        Returns
+        -------
+        MonitorActions
+        """
+        for name, value in metrics.items():
+            self.history.append(name, step, value)
+        return self._analysis(step, due=self.config.analyze_on_validation)
+
+    def finish(self, out_dir: str | Path | None) -> AgentResult | None:
+        """Run the final analysis inline and write the report files into ``out_dir``.
+
+        Returns
+        -------
+        AgentResult or None
+            None when the history cannot be analysed (e.g. no loss was seen).
+        """
+        self.runner.close()
+        self.runner.background = False
+        outcome = self.runner.submit(self.last_step, self.history.to_frame(), self.hparams)
+        if outcome is not None and outcome[1] is not None:
+            self._use_result(*outcome)
+        if out_dir is not None and self.config.write_report and self.last_result is not None:
+            write_report(self.last_result, self.alerts, Path(out_dir))
+        return self.last_result
+
+    def close(self) -> None:
+        """Stop the analysis worker."""
+        self.runner.close()
+
+    def _analysis(self, step: int, *, due: bool) -> MonitorActions:
+        outcome = self.runner.poll() if self.runner.busy else None
+        if due and outcome is None and not self.runner.busy:
+            self._next_analysis_step = step + self.config.analysis_every_n_steps
+            outcome = self.runner.submit(step, self.history.to_frame(), self.hparams)
+        if outcome is None or outcome[1] is None:
+            return _NOTHING
+        return self._use_result(*outcome)
+
+    def _use_result(self, step: int, result: AgentResult | None) -> MonitorActions:
+        if result is None:
+            return _NOTHING
+        self.last_result = result
+        threshold = self.config.alert_probability
+        for kind, probability in result.issues:
+            if probability >= threshold and kind not in self._alerted:
+                self._alerted.add(kind)
+                self._emit(_probability_alert(kind, step, probability))
+        p_divergence = result.probability("divergence")
+        limit = self.stop_on_divergence
+        stop = limit is not None and math.isfinite(p_divergence) and p_divergence >= limit
+        return MonitorActions(stop=stop, probabilities=result.issues, analysed_step=step)
+
+    def _emit(self, alert: Alert) -> None:
+        self.dispatcher.emit(alert)
+
+
+def _probability_alert(kind: str, step: int, probability: float) -> Alert:
+    return Alert(
+        kind=kind,
+        step=step,
+        metric="",
+        value=probability,
+        statistic="probability",
+        severity="critical" if kind == "divergence" else "warning",
+        message=f"calibrated analysis of the run up to step {step}: P({kind}) = {probability:.2f}.",
+    )
+
+
+def write_report(result: AgentResult, alerts: list[Alert], out_dir: Path) -> tuple[Path, ...]:
+    """Write the analysis (JSON, text) and the alerts (JSON) into ``out_dir``.
+
+    Returns
+    -------
+    tuple of Path
+        The files written.
+    """
+    from dynamics_stats.report.render import render_text
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = (out_dir / REPORT_JSON, out_dir / REPORT_TEXT, out_dir / ALERTS_JSON)
+    paths[0].write_text(result.to_json(), encoding="utf-8")
+    paths[1].write_text(render_text(result), encoding="utf-8")
+    payload = [a.to_dict() for a in alerts]
+    paths[2].write_text(json.dumps(payload, indent=2, allow_nan=False), encoding="utf-8")
+    return paths

@@ -1,0 +1,84 @@
+"""The full analysis of the history: inline, and in the worker subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dynamics_stats.callbacks._analysis import AnalysisRunner, analyze_history, plain_config
+from dynamics_stats.callbacks._protocol import read_request, write_request
+from dynamics_stats.core.analysis_config import AnalysisConfig, PolicyConfig
+
+
+def history_frame(n_steps: int = 200) -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    steps = np.arange(1, n_steps + 1, dtype=float)
+    loss = (0.2 + 2.0 * steps**-0.5) * np.exp(rng.normal(0, 0.05, n_steps))
+    loss[-1] = np.nan
+    return pd.concat(
+        [
+            pd.DataFrame({"step": steps, "metric": "train_loss", "value": loss}),
+            pd.DataFrame({"step": steps[::20], "metric": "val_loss", "value": loss[::20]}),
+        ],
+        ignore_index=True,
+    )
+
+
+def test_protocol_round_trip_keeps_every_value_and_nan() -> None:
+    frame = history_frame()
+    stream = io.BytesIO()
+    write_request(stream, 42, frame, {"max_grad_norm": 1.0}, {"min_probability": 0.4})
+    stream.seek(0)
+    step, back, hparams, config = read_request(stream)  # type: ignore[misc]
+    assert (step, hparams, config) == (42, {"max_grad_norm": 1.0}, {"min_probability": 0.4})
+    pd.testing.assert_frame_equal(back, frame)
+    assert read_request(stream) is None
+
+
+def test_plain_config_round_trips_through_json() -> None:
+    config = AnalysisConfig(
+        detectors={"spikes": {"z_threshold": 8.0}},
+        disabled_detectors=("efficiency",),
+        policy=PolicyConfig(risk_high=0.8),
+    )
+    assert AnalysisConfig.from_dict(json.loads(json.dumps(plain_config(config)))) == config
+
+
+def test_analyze_history_returns_none_when_there_is_nothing_to_analyse() -> None:
+    frame = pd.DataFrame({"step": [], "metric": [], "value": []})
+    assert analyze_history(frame, {}, AnalysisConfig(), source="<test>") is None
+
+
+def test_inline_runner_answers_at_once() -> None:
+    runner = AnalysisRunner(AnalysisConfig(), background=False)
+    step, result = runner.submit(200, history_frame(), {})  # type: ignore[misc]
+    assert step == 200
+    assert result is not None
+    assert result.run.last_step == 200
+
+
+@pytest.mark.slow
+def test_background_runner_gives_the_same_result_as_inline() -> None:
+    frame = history_frame()
+    inline = analyze_history(frame, {}, AnalysisConfig(), source="<monitor>")
+    runner = AnalysisRunner(AnalysisConfig(), background=True)
+    try:
+        assert runner.submit(200, frame, {}) is None
+        assert runner.busy
+        assert runner.submit(201, frame, {}) is None  # busy: skipped, not queued
+        deadline = time.monotonic() + 120
+        while (outcome := runner.poll()) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        runner.close()
+    assert outcome is not None
+    step, result = outcome
+    assert step == 200
+    assert result is not None and inline is not None
+    assert result.to_dict() == inline.to_dict()
+    assert not runner.busy

@@ -1,0 +1,49 @@
+"""Bounded history of the metrics and its conversion to a RunLog."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from dynamics_stats.callbacks.history import MetricHistory, RunHistory, frame_to_run_log
+from dynamics_stats.validate import validate_run
+
+
+def test_history_stays_bounded_and_covers_the_whole_run() -> None:
+    history = MetricHistory(max_points=100)
+    for step in range(100_000):
+        history.append(step, float(step))
+    assert history.steps.size <= 100
+    assert history.steps[0] == 0
+    assert history.steps[-1] >= 100_000 - 2 * history.stride
+    assert np.all(np.diff(history.steps) == history.stride)
+
+
+def test_non_finite_values_are_always_kept() -> None:
+    history = MetricHistory(max_points=8)
+    for step in range(50):
+        history.append(step, math.nan if step == 37 else 1.0)
+    assert 37.0 in history.steps.tolist()
+
+
+def test_history_becomes_a_run_log_with_roles_and_hparams() -> None:
+    history = RunHistory(max_points=64)
+    for step in range(1, 40):
+        history.append("train_loss", step, 2.0 / step)
+        history.append("grad_norm", step, 1.0)
+        if step % 10 == 0:
+            history.append("val_loss", step, 2.5 / step)
+    frame = history.to_frame()
+    assert set(frame["metric"]) == {"train_loss", "grad_norm", "val_loss"}
+    assert len(history) == len(frame) == 39 + 39 + 3
+    log = frame_to_run_log(frame, {"gradient_clip_val": 1.0}, source="<test>")
+    artifacts = validate_run(log)
+    assert artifacts.get("train_loss") is not None
+    assert artifacts.get("val_loss") is not None
+    assert artifacts.get("grad_norm") is not None
+    assert artifacts.hparams["gradient_clip_val"] == 1.0
+
+
+def test_empty_history_gives_an_empty_frame() -> None:
+    assert RunHistory().to_frame().empty
