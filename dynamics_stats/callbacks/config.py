@@ -25,6 +25,11 @@ class MonitorConfig:
         Run the full analysis in a separate worker process so training does not wait for
         it; its result is read at the first step after it is ready. When False it runs in
         the training process, at the step that asks for it.
+    max_analysis_time_frac : float or None, default=0.01
+        Full analyses are postponed while the time they have taken exceeds this fraction
+        of the wall time since training started, so that their cost stays bounded whatever
+        the step time (a due analysis runs as soon as the budget allows). None: no budget,
+        every due analysis runs.
     alert_probability : float, default=0.5
         A core kind whose calibrated probability reaches this value raises an alert (once
         per kind).
@@ -59,6 +64,7 @@ class MonitorConfig:
     analysis_every_n_steps: int = 500
     analyze_on_validation: bool = False
     analysis_in_background: bool = True
+    max_analysis_time_frac: float | None = 0.01
     alert_probability: float = 0.5
     spike_z: float = 6.0
     spike_min_factor: float = 2.0
@@ -73,6 +79,8 @@ class MonitorConfig:
     def __post_init__(self) -> None:
         check_int(self, "analysis_every_n_steps", low=1)
         check_float(self, "alert_probability", low=0.0, high=1.0)
+        if self.max_analysis_time_frac is not None:
+            check_float(self, "max_analysis_time_frac", low=0.0, high=1.0, low_open=True)
         check_float(self, "spike_z", low=0.0, low_open=True)
         check_float(self, "spike_min_factor", low=1.0)
         check_float(self, "changepoint_hazard", low=0.0, high=1.0, low_open=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -88,6 +89,9 @@ class TrainingMonitor:
         self.last_step = 0
         self._next_analysis_step = config.analysis_every_n_steps
         self._alerted: set[str] = set()
+        self._started = time.perf_counter()
+        self._analysis_seconds = 0.0  # wall time of full analyses so far
+        self._submitted_at: float | None = None
 
     @property
     def alerts(self) -> list[Alert]:
@@ -160,12 +164,29 @@ class TrainingMonitor:
 
     def _analysis(self, step: int, *, due: bool) -> MonitorActions:
         outcome = self.runner.poll() if self.runner.busy else None
-        if due and outcome is None and not self.runner.busy:
+        if outcome is not None:
+            self._account_analysis_time()
+        if due and outcome is None and not self.runner.busy and self._within_budget():
             self._next_analysis_step = step + self.config.analysis_every_n_steps
+            self._submitted_at = time.perf_counter()
             outcome = self.runner.submit(step, self.history.to_frame(), self.hparams)
+            if not self.runner.busy:  # ran in this process
+                self._account_analysis_time()
         if outcome is None or outcome[1] is None:
             return _NOTHING
         return self._use_result(*outcome)
+
+    def _within_budget(self) -> bool:
+        """Whether full analyses have so far taken at most their share of the time."""
+        frac = self.config.max_analysis_time_frac
+        if frac is None:
+            return True
+        return self._analysis_seconds <= frac * (time.perf_counter() - self._started)
+
+    def _account_analysis_time(self) -> None:
+        if self._submitted_at is not None:
+            self._analysis_seconds += time.perf_counter() - self._submitted_at
+            self._submitted_at = None
 
     def _use_result(self, step: int, result: AgentResult | None) -> MonitorActions:
         if result is None:

@@ -32,7 +32,9 @@ from dynamics_stats.core.errors import TrainingAlertWarning  # noqa: E402
 # stop once divergence is more likely than not (the shipped calibration map changes while
 # the project is developed; 0.9 was reached by these runs on an earlier map, not on all later)
 STOP_AT = 0.5
-INLINE = MonitorConfig(analysis_in_background=False, analysis_every_n_steps=50)
+INLINE = MonitorConfig(
+    analysis_in_background=False, analysis_every_n_steps=50, max_analysis_time_frac=None
+)
 
 
 class Digits(torch.utils.data.Dataset):  # type: ignore[misc]

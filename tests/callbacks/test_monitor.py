@@ -22,7 +22,9 @@ SCHEMA_DIR = Path(dynamics_stats.report.__file__).parent / "schema"
 # stop once divergence is more likely than not (the shipped calibration map changes while
 # the project is developed; 0.9 was reached by these runs on an earlier map, not on all later)
 STOP_AT = 0.5
-INLINE = MonitorConfig(analysis_in_background=False, analysis_every_n_steps=100)
+INLINE = MonitorConfig(
+    analysis_in_background=False, analysis_every_n_steps=100, max_analysis_time_frac=None
+)
 
 
 def healthy(rng: np.random.Generator, n_steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +93,9 @@ def test_a_loss_spike_alerts_once_and_asks_for_a_checkpoint(rng: np.random.Gener
 def test_a_lasting_rise_of_the_grad_norm_is_a_changepoint(rng: np.random.Generator) -> None:
     loss, norm = healthy(rng, 600)
     norm[400:] *= 4.0
-    monitor = TrainingMonitor(MonitorConfig(analysis_in_background=False))
+    monitor = TrainingMonitor(
+        MonitorConfig(analysis_in_background=False, max_analysis_time_frac=None)
+    )
     feed(monitor, loss, norm)
     changes = [a for a in monitor.alerts if a.kind == "changepoint" and a.metric == "grad_norm"]
     assert changes, [a.kind for a in monitor.alerts]
@@ -161,3 +165,17 @@ def test_bad_config_values_are_refused() -> None:
         MonitorConfig(analysis_every_n_steps=0)
     with pytest.raises(ConfigError, match="MonitorConfig.analysis must be an AnalysisConfig"):
         MonitorConfig(analysis={"min_probability": 0.5})  # type: ignore[arg-type]
+
+
+def test_the_time_budget_postpones_full_analyses(rng: np.random.Generator) -> None:
+    """With a tiny budget only the first due analysis runs; without one, every due one."""
+    loss, norm = healthy(rng, 400)
+    budgeted = MonitorConfig(
+        analysis_in_background=False, analysis_every_n_steps=100, max_analysis_time_frac=1e-6
+    )
+    counts = []
+    for config in (budgeted, INLINE):
+        monitor = TrainingMonitor(config)
+        actions = feed(monitor, loss, norm)
+        counts.append(sum(a.analysed_step is not None for a in actions))
+    assert counts == [1, 4]
