@@ -133,11 +133,11 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     settings: dict[str, MonitorConfig | None] = {
         "without monitor": None,
-        "default (background analysis every 500)": MonitorConfig(),
-        "inline analysis every 500": MonitorConfig(analysis_in_background=False),
-        "worst: background analysis every 50": MonitorConfig(analysis_every_n_steps=50),
-        "worst: inline analysis every 50": MonitorConfig(
-            analysis_in_background=False, analysis_every_n_steps=50
+        "default (background analysis every 500, 1% time budget)": MonitorConfig(),
+        "inline analysis every 500, 1% time budget": MonitorConfig(analysis_in_background=False),
+        "per-step checks only (no full analysis)": MonitorConfig(analysis_every_n_steps=10**9),
+        "worst: inline analysis every 50, no budget": MonitorConfig(
+            analysis_in_background=False, analysis_every_n_steps=50, max_analysis_time_frac=None
         ),
     }
     run(200, None)  # warm-up: imports, first-call costs
