@@ -5,6 +5,7 @@ from __future__ import annotations
 from dynamics_stats.agent.agent import TrainingArtifactsAnalyzerAgent
 from dynamics_stats.agent.analyze import analyze
 from dynamics_stats.agent.context import AgentContext
+from dynamics_stats.agent.sweep import analyze_sweep_runs
 from dynamics_stats.core.agent_result import AgentResult, UpstreamValidation
 from dynamics_stats.core.analysis_config import (
     AnalysisConfig,
@@ -29,6 +30,7 @@ from dynamics_stats.core.errors import (
 from dynamics_stats.core.report import ValidationIssue, ValidationReport
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.io import LOADERS, LoadOptions, load_run
+from dynamics_stats.io.sweep import load_sweep
 from dynamics_stats.validate import infer_role, validate_run
 
 __version__ = "0.1.0"
@@ -61,8 +63,10 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "analyze",
+    "analyze_sweep_runs",
     "infer_role",
     "load_config",
     "load_run",
+    "load_sweep",
     "validate_run",
 ]
