@@ -22,38 +22,86 @@ _ECE_NOTE = (
 PUBLIC_RUNS = HERE.parent.parent / "shared" / "data" / "public_runs"
 
 
-def _diagram(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+def _diagram(fits: dict[str, dict[str, object]], source: str) -> str:
     fig, axes = plt.subplots(2, 4, figsize=(14, 7))
-    for ax, (kind, (mean_p, freq)) in zip(axes.flat, curves.items(), strict=False):
+    for ax, (kind, fit) in zip(axes.flat, fits.items(), strict=False):
         ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
-        ax.plot(mean_p, freq, marker="o")
+        curve = fit["curves"].get(source)  # type: ignore[attr-defined]
+        if curve is not None:
+            ax.plot(*curve, marker="o")
         ax.set(title=kind, xlim=(0, 1), ylim=(0, 1), xlabel="predicted", ylabel="observed")
     axes.flat[-1].axis("off")
-    fig.suptitle("Held-out reliability on the synthetic corpus (equal-mass bins)")
+    fig.suptitle(f"Held-out reliability on the {source} runs (equal-mass bins)")
     fig.tight_layout()
-    path = HERE / "figures" / "reliability_synthetic.png"
+    path = HERE / "figures" / f"reliability_{source}.png"
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path.relative_to(HERE).as_posix()
 
 
-def _kind_table(fits: dict[str, dict[str, object]]) -> list[str]:
+def _row(kind: str, method: str, s: dict[str, float]) -> str:
+    if "f1" not in s:
+        return f"| {kind} | {method} | {s['n']:.0f} (one class) |" + " - |" * 10
+    return (
+        f"| {kind} | {method} | {s['n']:.0f} ({s['positives']:.0f}) "
+        f"| {s['raw_auc']:.3f} | {s['auc']:.3f} | {s['precision']:.3f} | {s['recall']:.3f} "
+        f"| {s['f1']:.3f} | {s['brier']:.3f} | {s['brier_base_rate']:.3f} "
+        f"| {s['ece']:.3f} [{s['ece_low']:.3f}, {s['ece_high']:.3f}] | {s['onset_error']:.3f} |"
+    )
+
+
+def _kind_table(fits: dict[str, dict[str, object]], source: str) -> list[str]:
     head = (
         "| kind | map | n (pos) | raw AUC | AUC | precision | recall | F1 | Brier "
         "| base-rate Brier | ECE [95% CI] | onset error |"
     )
     lines = [head, "|" + "---|" * 12]
+    f1s = []
     for kind, fit in fits.items():
-        s = fit["stats"]  # type: ignore[index]
-        lines.append(
-            f"| {kind} | {fit['method']} | {s['n']:.0f} ({s['positives']:.0f}) "
-            f"| {s['raw_auc']:.3f} | {s['auc']:.3f} | {s['precision']:.3f} | {s['recall']:.3f} "
-            f"| {s['f1']:.3f} "
-            f"| {s['brier']:.3f} | {s['brier_base_rate']:.3f} "
-            f"| {s['ece']:.3f} [{s['ece_low']:.3f}, {s['ece_high']:.3f}] | {s['onset_error']:.3f} |"
-        )
-    f1 = np.mean([f["stats"]["f1"] for f in fits.values()])  # type: ignore[index]
-    lines += ["", f"Macro-F1 over the seven kinds: **{f1:.3f}**.", "", _ECE_NOTE]
+        s = fit["stats"][source]  # type: ignore[index]
+        lines.append(_row(kind, str(fit["method"]), s))
+        f1s.append(s.get("f1", 0.0))
+    excluded = ", ".join(
+        f"{k}: {f['n_unassessed'][source]}"  # type: ignore[index]
+        for k, f in fits.items()
+        if f["n_unassessed"][source]  # type: ignore[index]
+    )
+    lines += ["", f"Macro-F1 over the seven kinds: **{np.mean(f1s):.3f}**."]
+    if excluded:
+        lines += ["", f"Runs left out because no detector assessed the kind: {excluded}."]
+    return lines
+
+
+def _losses_table(fits: dict[str, dict[str, object]]) -> list[str]:
+    names = ("platt", "beta", "isotonic", "multi")
+    lines = ["| kind | chosen | " + " | ".join(names) + " |", "|" + "---|" * (2 + len(names))]
+    for kind, fit in fits.items():
+        losses = fit["losses"]
+        cells = [f"{losses[n]:.4f}" if n in losses else "-" for n in names]  # type: ignore[operator]
+        lines.append(f"| {kind} | {fit['method']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _targets(fits: dict[str, dict[str, object]]) -> list[str]:
+    real = {k: f["stats"]["real"] for k, f in fits.items()}  # type: ignore[index]
+    macro = np.mean([s.get("f1", 0.0) for s in real.values()])
+    lines = [f"- Macro-F1 >= 0.90: **{'met' if macro >= 0.9 else 'NOT met'}** ({macro:.3f})."]
+    for kind, s in real.items():
+        if "f1" not in s:
+            lines.append(f"- {kind}: no positives or no negatives among the real runs.")
+            continue
+        misses = [
+            name
+            for name, ok in (
+                ("recall >= 0.80", s["recall"] >= 0.8),
+                ("precision >= 0.80", s["precision"] >= 0.8),
+                ("ECE <= 0.05", s["ece"] <= 0.05),
+                ("Brier < base rate", s["brier"] < s["brier_base_rate"]),
+            )
+            if not ok
+        ]
+        verdict = "all met" if not misses else "NOT met: " + ", ".join(misses)
+        lines.append(f"- {kind}: {verdict}.")
     return lines
 
 
@@ -74,39 +122,56 @@ def _public_table() -> list[str]:
     return lines
 
 
-def write_report(fits, curves, *, n_runs: int, seed: int, digest: str) -> None:  # type: ignore[no-untyped-def]
+def write_report(  # type: ignore[no-untyped-def]
+    fits, *, counts: dict[str, int], seed: int, digests: dict[str, str]
+) -> None:
     """Write REPORT.md from the fits (held-out numbers) and the public runs."""
-    figure = _diagram(curves)
+    figures = {source: _diagram(fits, source) for source in ("synthetic", "real")}
     text = [
         "# Calibration report",
         "",
-        "Regenerate with `python calibration/fit.py` (one command: corpus, fit, map, report).",
+        "Regenerate with `python calibration/fit.py` (one command: scores, fit, map, report).",
         "",
         "## What a probability means here",
         "",
-        "For each of the seven problem kinds, a detector's raw score is mapped to the frequency "
-        "with which runs scoring like that *had the problem* in a labelled corpus. All numbers "
-        "below are **held out**: 5-fold cross-validation grouped by run (each run is its own "
-        "generating configuration), the map chosen per kind between Platt scaling and isotonic "
-        "regression by held-out log-loss. ECE is the equal-mass expected calibration error "
-        "(10 bins) with a 95% bootstrap interval; precision, recall and F1 are at probability "
-        "0.5; the onset error is the median |predicted - true onset| / run length over detected "
-        "positives. Kinds that a run cannot show (no validation metric, no gradient norm) are "
-        "left out of that kind's rows.",
+        "For each of the seven problem kinds, the detectors' raw scores are mapped to the "
+        "frequency with which runs scoring like that *had the problem* in a labelled corpus of "
+        f"{counts['synthetic']} synthetic runs and {counts['real']} real runs "
+        "(`calibration/real/README.md`). Every number below is **held out**: 5-fold "
+        "cross-validation grouped by generating configuration (a synthetic run is its own "
+        "configuration; real runs of one configuration and different seeds share a group), "
+        "fitting on synthetic and real runs together, with the real runs weighted so that "
+        "both sources carry equal total weight. The map of each kind is chosen by held-out "
+        "log loss among Platt scaling, beta calibration, isotonic regression (with >= 40 "
+        "positives and negatives) and a logistic model over all seven kinds' scores ("
+        "`dynamics_stats.calibration.select_calibrator`). ECE is the equal-mass expected "
+        "calibration error (10 bins) with a 95% bootstrap interval; precision, recall and F1 "
+        "are at probability 0.5; raw AUC is the detector score's AUC before calibration; the "
+        "onset error is the median |predicted - true onset| / run length over detected "
+        "positives.",
         "",
-        f"## Synthetic corpus: {n_runs} runs (seed {seed}, corpus hash `{digest}`)",
+        f"## Real runs: {counts['real']} runs (corpus hash `{digests['real']}`)",
         "",
-        *_kind_table(fits),
+        *_kind_table(fits, "real"),
         "",
-        f"![reliability]({figure})",
+        f"![reliability, real]({figures['real']})",
         "",
-        "## Real runs",
+        "### Targets (held-out, real runs)",
         "",
-        "**Not done yet.** The labelled corpus of real Lightning runs (each problem induced by a "
-        "real mechanism, labels checked by numeric rules) is not built, so no real-run numbers "
-        "exist: the shipped map is fitted on synthetic runs only, and how well it transfers to "
-        "real logs is unmeasured. The comparison with losslint and trainspotter needs those "
-        "runs too.",
+        *_targets(fits),
+        "",
+        f"## Synthetic corpus: {counts['synthetic']} runs (seed {seed}, hash "
+        f"`{digests['synthetic']}`)",
+        "",
+        *_kind_table(fits, "synthetic"),
+        "",
+        f"![reliability, synthetic]({figures['synthetic']})",
+        "",
+        "## Held-out log loss of each candidate map (both sources, weighted)",
+        "",
+        *_losses_table(fits),
+        "",
+        _ECE_NOTE,
         "",
         "## What the analyzer says on the public runs",
         "",

@@ -11,6 +11,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 PUBLIC_RUNS = REPO_ROOT.parent / "shared" / "data" / "public_runs"
 
 
+@pytest.fixture(autouse=True)
+def _private_user_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep every test away from the real ~/.dynamics_stats (feedback store, user maps)."""
+    monkeypatch.setenv("DYNAMICS_STATS_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.delenv("DYNAMICS_STATS_USER_MAPS", raising=False)
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A seeded generator, the same in every test."""

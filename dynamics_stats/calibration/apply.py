@@ -82,15 +82,16 @@ def calibrate(
     Calibrated
     """
     best = _strongest(evidence)
+    scores = {kind: item.score for kind, item in best.items()}
     issues, assessed, findings = [], [], []
     for kind in CORE_KINDS:
         item = best.get(kind)
-        p = None if item is None else cmap.probability(kind, item.score)
+        p = None if item is None else cmap.probability(kind, item.score, all_scores=scores)
         prior = cmap.prior(kind)
         issues.append((kind, p if p is not None else (prior if prior is not None else 0.0)))
         assessed.append((kind, p is not None))
     for kind, item in best.items():
-        p = cmap.probability(kind, item.score)
+        p = cmap.probability(kind, item.score, all_scores=scores)
         report = p >= min_probability if p is not None else item.severity != "info"
         if report:
             findings.append(_finding(item, p, cmap.info.calibrated))

@@ -45,18 +45,22 @@ class IsotonicCalibrator:
     n_samples_: int = field(init=False, default=0)
     base_rate_: float = field(init=False, default=float("nan"))
 
-    def fit(self, scores: FloatArray, labels: FloatArray) -> IsotonicCalibrator:
-        """Fit the map; raises `InputError` without both classes."""
+    def fit(
+        self, scores: FloatArray, labels: FloatArray, *, sample_weight: FloatArray | None = None
+    ) -> IsotonicCalibrator:
+        """Fit the map (optionally weighted per run); raises `InputError` without both classes."""
         from sklearn.isotonic import IsotonicRegression
 
         x = np.nan_to_num(np.asarray(scores, float), nan=0.0, posinf=1e6, neginf=-1e6)
         y = np.asarray(labels, float)
         if len(np.unique(y)) < 2:
             raise InputError("IsotonicCalibrator.fit needs both classes among the labels.")
-        model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(x, y)
+        model = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+        model.fit(x, y, sample_weight=sample_weight)
         self.x_ = np.asarray(model.X_thresholds_, float)
         self.y_ = np.asarray(model.y_thresholds_, float)
-        self.n_samples_, self.base_rate_ = len(y), float(y.mean())
+        self.n_samples_ = len(y)
+        self.base_rate_ = float(np.average(y, weights=sample_weight))
         return self
 
     def predict(self, scores: FloatArray) -> FloatArray:
@@ -65,7 +69,7 @@ class IsotonicCalibrator:
             raise NotFittedError("IsotonicCalibrator is not fitted; call fit() or from_dict().")
         x = np.nan_to_num(np.asarray(scores, float), nan=0.0, posinf=1e6, neginf=-1e6)
         p = np.interp(x, self.x_, self.y_)
-        return np.clip(p, self.floor, 1.0 - self.floor)
+        return np.asarray(np.clip(p, self.floor, 1.0 - self.floor), float)
 
     def to_dict(self) -> dict[str, JSONValue]:
         """Return the fitted map as JSON-native values."""
@@ -86,6 +90,6 @@ class IsotonicCalibrator:
         cal = cls(floor=float(data["floor"]))  # type: ignore[arg-type]
         cal.x_ = np.asarray(data["x"], float)
         cal.y_ = np.asarray(data["y"], float)
-        cal.n_samples_ = int(data["n_samples"])  # type: ignore[call-overload]
+        cal.n_samples_ = int(data["n_samples"])  # type: ignore[arg-type]
         cal.base_rate_ = float(data["base_rate"])  # type: ignore[arg-type]
         return cal

@@ -60,10 +60,12 @@ class PlattCalibrator:
     def transform(scores: FloatArray) -> FloatArray:
         """Return the transformed scores ``sign(s) * log1p(|s|)`` (NaN -> 0)."""
         clean = np.nan_to_num(np.asarray(scores, float), nan=0.0, posinf=1e6, neginf=-1e6)
-        return np.sign(clean) * np.log1p(np.abs(clean))
+        return np.asarray(np.sign(clean) * np.log1p(np.abs(clean)), float)
 
-    def fit(self, scores: FloatArray, labels: FloatArray) -> PlattCalibrator:
-        """Fit the map on raw scores and 0/1 labels.
+    def fit(
+        self, scores: FloatArray, labels: FloatArray, *, sample_weight: FloatArray | None = None
+    ) -> PlattCalibrator:
+        """Fit the map on raw scores and 0/1 labels (optionally weighted per run).
 
         Raises
         ------
@@ -79,11 +81,11 @@ class PlattCalibrator:
                 f"PlattCalibrator.fit needs equal-length scores and labels with both classes; "
                 f"got {len(x)} scores, {len(y)} labels, classes {sorted(set(y.tolist()))}."
             )
-        model = LogisticRegression(C=self.regularization).fit(x, y)
+        model = LogisticRegression(C=self.regularization).fit(x, y, sample_weight=sample_weight)
         self.coef_ = float(model.coef_[0, 0])
         self.intercept_ = float(model.intercept_[0])
         self.n_samples_ = len(y)
-        self.base_rate_ = float(y.mean())
+        self.base_rate_ = float(np.average(y, weights=sample_weight))
         return self
 
     def predict(self, scores: FloatArray) -> FloatArray:
@@ -118,6 +120,6 @@ class PlattCalibrator:
         cal = cls(regularization=float(data["regularization"]))  # type: ignore[arg-type]
         cal.coef_ = float(data["coef"])  # type: ignore[arg-type]
         cal.intercept_ = float(data["intercept"])  # type: ignore[arg-type]
-        cal.n_samples_ = int(data["n_samples"])  # type: ignore[call-overload]
+        cal.n_samples_ = int(data["n_samples"])  # type: ignore[arg-type]
         cal.base_rate_ = float(data["base_rate"])  # type: ignore[arg-type]
         return cal

@@ -20,7 +20,14 @@ from dynamics_stats.core.errors import DynamicsStatsError, InputError, UnknownNa
 __all__ = ["COMMAND_MODULES", "main"]
 
 #: Sub-command modules of this package, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("inspect", "analyze", "formats")
+COMMAND_MODULES: tuple[str, ...] = (
+    "inspect",
+    "analyze",
+    "sweep",
+    "formats",
+    "feedback",
+    "calibrate",
+)
 
 
 def _build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[..., int]]]:
