@@ -9,10 +9,10 @@ from typing import Any
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from dynamics_stats.callbacks._grad_norm import total_grad_norm
-from dynamics_stats.callbacks.alerts import Alert, AlertHandler
+from dynamics_stats.callbacks._host import MonitorHost
+from dynamics_stats.callbacks.alerts import AlertHandler
 from dynamics_stats.callbacks.config import MonitorConfig
-from dynamics_stats.callbacks.monitor import MonitorActions, TrainingMonitor
-from dynamics_stats.core.agent_result import AgentResult
+from dynamics_stats.callbacks.monitor import MonitorActions
 from dynamics_stats.validate.roles import infer_role
 
 __all__ = ["HFMonitor"]
@@ -20,7 +20,7 @@ __all__ = ["HFMonitor"]
 _HPARAMS = ("learning_rate", "max_grad_norm", "weight_decay", "warmup_steps", "seed")
 
 
-class HFMonitor(TrainerCallback):
+class HFMonitor(MonitorHost, TrainerCallback):
     """Watch a Hugging Face ``Trainer`` run: online checks at each log, full analysis every N steps.
 
     Reads what the Trainer logs (``loss``, the pre-clip ``grad_norm``, ``learning_rate``,
@@ -59,28 +59,12 @@ class HFMonitor(TrainerCallback):
         stop_on_divergence: float | None = None,
         checkpoint_before_spike: bool = False,
     ) -> None:
-        self.config = config or MonitorConfig()
-        self._options = (on_alert, stop_on_divergence, checkpoint_before_spike)
-        self.monitor = self._new_monitor()
-
-    def _new_monitor(self) -> TrainingMonitor:
-        on_alert, stop, checkpoint = self._options
-        return TrainingMonitor(
-            self.config,
+        self._init_host(
+            config,
             on_alert=on_alert,
-            stop_on_divergence=stop,
-            checkpoint_before_spike=checkpoint,
+            stop_on_divergence=stop_on_divergence,
+            checkpoint_before_spike=checkpoint_before_spike,
         )
-
-    @property
-    def alerts(self) -> list[Alert]:
-        """Alerts raised so far."""
-        return self.monitor.alerts
-
-    @property
-    def result(self) -> AgentResult | None:
-        """The latest full analysis (the final one after training)."""
-        return self.monitor.last_result
 
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any

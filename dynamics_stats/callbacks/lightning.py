@@ -8,10 +8,10 @@ from typing import Any
 import lightning.pytorch as pl
 
 from dynamics_stats.callbacks._grad_norm import total_grad_norm
-from dynamics_stats.callbacks.alerts import Alert, AlertHandler
+from dynamics_stats.callbacks._host import MonitorHost
+from dynamics_stats.callbacks.alerts import AlertHandler
 from dynamics_stats.callbacks.config import MonitorConfig
-from dynamics_stats.callbacks.monitor import MonitorActions, TrainingMonitor
-from dynamics_stats.core.agent_result import AgentResult
+from dynamics_stats.callbacks.monitor import MonitorActions
 from dynamics_stats.validate.roles import infer_role
 
 __all__ = ["LightningMonitor"]
@@ -19,7 +19,7 @@ __all__ = ["LightningMonitor"]
 _CHECKPOINT_DIR = "dynamics_stats_checkpoints"
 
 
-class LightningMonitor(pl.Callback):
+class LightningMonitor(MonitorHost, pl.Callback):
     """Watch a Lightning run: online checks every step, the full analysis every N steps.
 
     Reads the training loss (``training_step`` output), the pre-clip total gradient norm
@@ -55,33 +55,17 @@ class LightningMonitor(pl.Callback):
         checkpoint_before_spike: bool = False,
     ) -> None:
         super().__init__()
-        self.config = config or MonitorConfig()
-        self._options = (on_alert, stop_on_divergence, checkpoint_before_spike)
-        self.monitor = self._new_monitor()
+        self._init_host(
+            config,
+            on_alert=on_alert,
+            stop_on_divergence=stop_on_divergence,
+            checkpoint_before_spike=checkpoint_before_spike,
+        )
         self._grad_norm: float | None = None
         self._logged_grad_key: str | None = None
         self._parameters: list[Any] = []  # trainable parameters, listed once at fit start
         self.checkpoints: list[Path] = []
         self.report_dir: Path | None = None
-
-    def _new_monitor(self) -> TrainingMonitor:
-        on_alert, stop, checkpoint = self._options
-        return TrainingMonitor(
-            self.config,
-            on_alert=on_alert,
-            stop_on_divergence=stop,
-            checkpoint_before_spike=checkpoint,
-        )
-
-    @property
-    def alerts(self) -> list[Alert]:
-        """Alerts raised so far."""
-        return self.monitor.alerts
-
-    @property
-    def result(self) -> AgentResult | None:
-        """The latest full analysis (the final one after training)."""
-        return self.monitor.last_result
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Start a fresh monitor and record the clipping threshold and hyper-parameters."""
