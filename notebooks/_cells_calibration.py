@@ -60,7 +60,8 @@ display(Markdown(report[start if start >= 0 else 0 : end if end > start else Non
     (
         "code",
         """
-tables = sorted((CALIBRATION / "data").glob("*.csv"), key=lambda p: p.stat().st_mtime)
+data = CALIBRATION / "data"  # the scored real runs, else the synthetic ones
+tables = sorted(data.glob("real_scores_*.csv")) or sorted(data.glob("synthetic_scores_*.csv"))
 if not tables:
     raise FileNotFoundError(f"no scored corpus in {CALIBRATION / 'data'}: run calibration/fit.py")
 scores = pd.read_csv(tables[-1])

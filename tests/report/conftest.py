@@ -16,9 +16,11 @@ HOSTILE_HPARAM = '<img src=x onerror="window.__pwned=2">'
 HOSTILE_SOURCE = "runs/<b>bold</b>&\"quoted\"/'a'"
 
 
-def hostile_details(kind: str, *, seed: int = 0, n_steps: int = 1500) -> AnalysisDetails:
+def hostile_details(
+    kind: str, *, seed: int = 0, n_steps: int = 1500, strength: float = 1.0
+) -> AnalysisDetails:
     """Analyse a synthetic run whose train loss, a hyper-parameter and path are hostile."""
-    run, _ = make_run(kind, seed=seed, n_steps=n_steps)
+    run, _ = make_run(kind, seed=seed, n_steps=n_steps, strength=strength)
     records = run.records.copy()
     records["metric"] = records["metric"].replace({"train_loss_step": HOSTILE_METRIC})
     hints = {
@@ -45,5 +47,5 @@ def spiky_details() -> AnalysisDetails:
 
 @pytest.fixture(scope="session")
 def overfit_details() -> AnalysisDetails:
-    """A hostile-named run that overfits."""
-    return hostile_details("overfitting", seed=1)
+    """A hostile-named run that clearly overfits (the charts need an overfitting finding)."""
+    return hostile_details("overfitting", seed=1, strength=2.0)
