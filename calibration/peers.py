@@ -26,16 +26,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from dynamics_stats.core.kinds import CORE_KINDS
+
 HERE = Path(__file__).resolve().parent
-KINDS = (
-    "overfitting",
-    "stalled",
-    "divergence",
-    "loss_spikes",
-    "oscillation",
-    "exploding_gradients",
-    "vanishing_gradients",
-)
+KINDS = CORE_KINDS
 PEERS = {"losslint": "losslint==0.4.1", "trainspotter": "trainspotter==0.2.6"}
 #: Columns shown in the comparison: (column name, installed tool, rename the grad-norm column).
 #: trainspotter does not read Lightning's ``grad_2.0_norm_total`` as a gradient norm, so its

@@ -16,15 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-KINDS = (
-    "overfitting",
-    "stalled",
-    "divergence",
-    "loss_spikes",
-    "oscillation",
-    "exploding_gradients",
-    "vanishing_gradients",
-)
+from dynamics_stats.core.kinds import CORE_KINDS
+
+KINDS = CORE_KINDS
 Rule = tuple[bool, int | None]
 
 
