@@ -15,9 +15,17 @@ import numpy as np
 from scipy.special import gammaln
 
 from dynamics_stats.core._checks import check_float, check_int
-from dynamics_stats.core.types import FloatArray
+from dynamics_stats.core.types import FloatArray, IntArray
 
-__all__ = ["OnlineChangepoints", "RobustWindow", "SpikeTest", "SpikeUpdate", "to_log_scale"]
+__all__ = [
+    "OnlineChangepoints",
+    "RobustWindow",
+    "SpikeBlock",
+    "SpikeTest",
+    "SpikeUpdate",
+    "to_log_scale",
+    "to_log_scale_array",
+]
 
 _MAD_TO_SIGMA = 1.4826
 
@@ -34,6 +42,18 @@ def to_log_scale(value: float) -> float:
     (1.0, -1.0)
     """
     return math.log(value) if value > 0 else value
+
+
+def to_log_scale_array(values: FloatArray) -> FloatArray:
+    """Vectorised `to_log_scale`: ``log`` of the positive values, the others unchanged.
+
+    Examples
+    --------
+    >>> to_log_scale_array(np.array([1.0, -2.0, np.nan])).tolist()
+    [0.0, -2.0, nan]
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), values)
 
 
 @dataclass(slots=True)
@@ -81,9 +101,28 @@ class RobustWindow:
         self._buffer[self.n_seen % self.size] = value
         self.n_seen += 1
         if self.n_seen % self.every == 0 or self.n_seen <= self.size:
-            filled = self._buffer[: min(self.n_seen, self.size)]
-            self.median = _median(filled)
-            self.mad = _median(np.abs(filled - self.median))
+            self._recompute()
+
+    def extend_until_recompute(self, values: FloatArray) -> int:
+        """Add finite values up to the next recomputation; return how many were added.
+
+        Adds ``values`` from the start until the window next recomputes its statistics (or
+        all of them), exactly as that many `update` calls would, in a few array operations.
+        Only for a full window (``n_seen >= size``); values must be finite.
+        """
+        room = self.every - self.n_seen % self.every
+        chunk = values[:room]
+        slots = (self.n_seen + np.arange(chunk.size)) % self.size
+        self._buffer[slots] = chunk
+        self.n_seen += chunk.size
+        if self.n_seen % self.every == 0:
+            self._recompute()
+        return int(chunk.size)
+
+    def _recompute(self) -> None:
+        filled = self._buffer[: min(self.n_seen, self.size)]
+        self.median = _median(filled)
+        self.mad = _median(np.abs(filled - self.median))
 
 
 def _median(values: FloatArray) -> float:
@@ -115,6 +154,22 @@ class SpikeUpdate:
     starts_region: bool
 
 
+@dataclass(frozen=True, slots=True)
+class SpikeBlock:
+    """What one `SpikeTest.update_many` found.
+
+    Parameters
+    ----------
+    z_scores : numpy.ndarray
+        Robust z-score of each value (NaN while warming up and for non-finite values).
+    region_starts : tuple of int
+        Positions in the block of the values that start a spike region.
+    """
+
+    z_scores: FloatArray
+    region_starts: tuple[int, ...]
+
+
 @dataclass(slots=True)
 class SpikeTest:
     """Flag values far above the recent robust level (upward spikes only).
@@ -135,6 +190,9 @@ class SpikeTest:
     min_jump : float, default=0.0
         Smallest excess over the median that can be a spike, in the units of the values
         (on the log scale, ``log(2)`` means "at least doubled").
+    refresh_every : int, default=16
+        Updates between recomputations of the window's median and MAD (fewer is cheaper;
+        `update_many` tests this many values per array operation).
 
     Notes
     -----
@@ -157,6 +215,7 @@ class SpikeTest:
     cooldown: int = 10
     min_scale: float = 1e-3
     min_jump: float = 0.0
+    refresh_every: int = 16
     _stats: RobustWindow = field(init=False, repr=False)
     _calm: int = field(default=0, init=False)
 
@@ -166,7 +225,7 @@ class SpikeTest:
         check_int(self, "cooldown", low=0)
         check_float(self, "min_scale", low=0.0, low_open=True)
         check_float(self, "min_jump", low=0.0)
-        self._stats = RobustWindow(size=self.window)
+        self._stats = RobustWindow(size=self.window, every=self.refresh_every)
         self._calm = self.cooldown
 
     def update(self, value: float) -> SpikeUpdate:
@@ -181,6 +240,60 @@ class SpikeTest:
         self._calm = 0 if is_spike else self._calm + 1
         stats.update(value)
         return SpikeUpdate(z_score=z_score, is_spike=is_spike, starts_region=starts)
+
+    def update_many(self, values: FloatArray) -> SpikeBlock:
+        """Test a block of values in order; the same outcome as one `update` per value.
+
+        Between two recomputations of the window statistics every value is compared with
+        the same median and MAD, so such a stretch is tested with a few array operations;
+        warm-up and non-finite values go through `update` one at a time.
+
+        Returns
+        -------
+        SpikeBlock
+        """
+        values = np.asarray(values, dtype=float)
+        z_scores = np.full(values.size, np.nan)
+        starts: list[int] = []
+        position = 0
+        while position < values.size:
+            stats = self._stats
+            if stats.n_seen < max(stats.size, self.min_points) or not math.isfinite(
+                values[position]
+            ):
+                update = self.update(float(values[position]))
+                z_scores[position] = update.z_score
+                if update.starts_region:
+                    starts.append(position)
+                position += 1
+                continue
+            finite = np.isfinite(values[position:])
+            stretch = values[position:][: int(np.argmin(finite)) if not finite.all() else None]
+            n_added = self._test_stretch(stretch, z_scores[position:], starts, position)
+            position += n_added
+        return SpikeBlock(z_scores=z_scores, region_starts=tuple(starts))
+
+    def _test_stretch(
+        self, stretch: FloatArray, z_out: FloatArray, starts: list[int], offset: int
+    ) -> int:
+        """Test finite values against the current statistics, up to the next recomputation."""
+        stats = self._stats
+        median = stats.median
+        scale = max(_MAD_TO_SIGMA * stats.mad, self.min_scale)
+        n_added = stats.extend_until_recompute(stretch)
+        tested = stretch[:n_added]
+        z_scores = (tested - median) / scale
+        z_out[:n_added] = z_scores
+        spikes = np.flatnonzero((z_scores > self.z_threshold) & (tested - median >= self.min_jump))
+        calm = self._calm
+        previous = -1
+        for index in spikes.tolist():
+            calm += index - previous - 1  # calm values since the previous spike
+            if calm >= self.cooldown:
+                starts.append(offset + index)
+            calm, previous = 0, index
+        self._calm = calm + n_added - previous - 1
+        return n_added
 
 
 @dataclass(slots=True)
@@ -230,11 +343,17 @@ class OnlineChangepoints:
     n_warmup: int = 20
     n_seen: int = field(default=0, init=False)
     last_change: int = field(default=-1, init=False)
+    # one slot per run, oldest first: slots lo..hi-1 hold run lengths hi-1-lo..0
+    _mu: FloatArray = field(init=False, repr=False)
+    _kappa: FloatArray = field(init=False, repr=False)
+    _beta: FloatArray = field(init=False, repr=False)
+    _twice_alpha: IntArray = field(init=False, repr=False)
     _log_r: FloatArray = field(init=False, repr=False)
-    _params: FloatArray = field(init=False, repr=False)
-    _prior: FloatArray = field(init=False, repr=False)
-    _log_norm: FloatArray = field(init=False, repr=False)
-    _n_runs: int = field(default=0, init=False)
+    _lo: int = field(default=0, init=False)
+    _hi: int = field(default=0, init=False)
+    _prior: tuple[float, float, int, float] = field(default=(0.0, 0.0, 0, 0.0), init=False)
+    _log_const: FloatArray = field(init=False, repr=False)
+    _exponent: FloatArray = field(init=False, repr=False)
     _origin: int = field(default=0, init=False)
     _warmup: list[float] = field(default_factory=list, init=False, repr=False)
 
@@ -244,8 +363,10 @@ class OnlineChangepoints:
         check_float(self, "threshold", low=0.0, high=1.0, low_open=True)
         check_int(self, "max_lag", low=1)
         check_int(self, "n_warmup", low=3)
-        self._log_r = np.full(self.max_run_length, -np.inf)
-        self._params = np.zeros((4, self.max_run_length))  # mu, kappa, alpha, beta
+        capacity = 2 * self.max_run_length  # room to append before compacting
+        self._mu, self._kappa, self._beta = (np.zeros(capacity) for _ in range(3))
+        self._twice_alpha = np.zeros(capacity, dtype=np.intp)
+        self._log_r = np.full(capacity, -np.inf)
 
     def update(self, value: float) -> int | None:
         """Add one value; return the update index where a new change began, or None.
@@ -266,70 +387,102 @@ class OnlineChangepoints:
     @property
     def run_length_probabilities(self) -> FloatArray:
         """Posterior probability of each run length 0, 1, ... (a copy)."""
-        return np.exp(self._log_r[: self._n_runs])
+        return np.exp(self._log_r[self._lo : self._hi][::-1])
 
     def _start(self) -> None:
         values = np.asarray(self._warmup)
         scale = max(_MAD_TO_SIGMA * float(np.median(np.abs(values - np.median(values)))), 1e-6)
         # weak prior on the mean (kappa), prior mean of the variance equal to scale**2
-        self._prior = np.array([float(np.median(values)), 0.1, 2.0, scale**2])
-        mu0, kappa0, alpha0, beta0 = self._prior
+        mu0, kappa0, alpha0, beta0 = float(np.median(values)), 0.1, 2, scale**2
+        self._prior = (mu0, kappa0, 2 * alpha0, beta0)
         n, mean = values.size, float(values.mean())
         # the first run starts with the posterior given the warm-up values
-        self._params[:, 0] = (
-            (kappa0 * mu0 + n * mean) / (kappa0 + n),
-            kappa0 + n,
-            alpha0 + n / 2,
+        self._mu[0] = (kappa0 * mu0 + n * mean) / (kappa0 + n)
+        self._kappa[0] = kappa0 + n
+        self._twice_alpha[0] = 2 * alpha0 + n
+        self._beta[0] = (
             beta0
             + 0.5 * float(((values - mean) ** 2).sum())
-            + kappa0 * n * (mean - mu0) ** 2 / (2 * (kappa0 + n)),
+            + kappa0 * n * (mean - mu0) ** 2 / (2 * (kappa0 + n))
         )
-        df = np.arange(2 * int(alpha0) + n + self.max_run_length + 4, dtype=float)
+        # Student-t terms that depend on the degrees of freedom 2 * alpha only, by 2 * alpha
+        df = np.arange(2 * alpha0 + n + self.max_run_length + 4, dtype=float)
         df[0] = 1.0  # unused (alpha >= 2); avoids log(0)
-        self._log_norm = gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * np.log(np.pi * df)
+        log_norm = gammaln((df + 1) / 2) - gammaln(df / 2) - 0.5 * np.log(np.pi * df)
+        self._log_const = log_norm + 0.5 * np.log(df)
+        self._exponent = (df + 1) / 2  # alpha + 1/2
         self._log_r[0] = 0.0
-        self._n_runs = 1
+        self._lo, self._hi = 0, 1
         self._origin = 0
         self._warmup = []
 
     def _step(self, value: float) -> None:
-        n = self._n_runs
-        mu, kappa, alpha, beta = self._params[:, :n]
-        scale2 = beta * (kappa + 1) / (alpha * kappa)
-        dev2 = (value - mu) ** 2
-        # Student-t log density with 2 * alpha (a whole number) degrees of freedom
-        log_pred = (
-            self._log_norm[(2 * alpha).astype(np.intp)]
-            - 0.5 * np.log(scale2)
-            - (alpha + 0.5) * np.log1p(dev2 / (2 * alpha * scale2))
-        )
-        joint = self._log_r[:n] + log_pred
-        top = float(joint.max())
-        log_evidence = top + math.log(float(np.exp(joint - top).sum()))
-        updated = np.empty((4, n))
-        updated[0] = (kappa * mu + value) / (kappa + 1)
-        updated[1] = kappa + 1
-        updated[2] = alpha + 0.5
-        updated[3] = beta + kappa * dev2 / (2 * (kappa + 1))
-        growth = joint + (math.log1p(-self.hazard) - log_evidence)
-        if n == self.max_run_length:  # merge the longest run into the one before it
-            growth[-2] = np.logaddexp(growth[-2], growth[-1])
-            growth, updated = growth[:-1], updated[:, :-1]
-        m = growth.size + 1
-        self._log_r[1:m] = growth
-        self._log_r[0] = math.log(self.hazard)  # P(r = 0) is the hazard (evidence cancels)
-        self._params[:, 1:m] = updated
-        self._params[:, 0] = self._prior
-        self._n_runs = m
-        self._origin = min(self._origin + 1, m - 1)
+        r"""One update of the run-length posterior and of each run's posterior.
+
+        With :math:`q = 2\beta(\kappa + 1)/\kappa` the Student-t predictive is
+        :math:`\log \pi = c(2\alpha) - \tfrac12 \log q - (\alpha + \tfrac12)
+        \log(1 + (x - \mu)^2 / q)`, where :math:`c` holds the terms of the degrees of
+        freedom alone (tabulated); every array operation works in place on the live runs.
+        """
+        lo, hi = self._lo, self._hi
+        mu, kappa, beta = self._mu[lo:hi], self._kappa[lo:hi], self._beta[lo:hi]
+        twice_alpha, log_r = self._twice_alpha[lo:hi], self._log_r[lo:hi]
+        diff = value - mu
+        dev2 = diff * diff
+        kappa_next = kappa + 1.0
+        q = kappa_next / kappa
+        q *= beta
+        q *= 2.0
+        tail = dev2 / q
+        np.log1p(tail, out=tail)
+        tail *= self._exponent[twice_alpha]
+        np.log(q, out=q)
+        q *= 0.5
+        log_r += self._log_const[twice_alpha]
+        log_r -= q
+        log_r -= tail  # now the joint log P(r) + log pi_r
+        top = float(log_r.max())
+        log_evidence = top + math.log(float(np.exp(log_r - top).sum()))
+        log_r += math.log1p(-self.hazard) - log_evidence  # growth
+        diff /= kappa_next
+        mu += diff
+        dev2 *= kappa
+        dev2 /= 2.0 * kappa_next
+        beta += dev2
+        kappa += 1.0
+        twice_alpha += 1
+        self._append_run()
+
+    def _append_run(self) -> None:
+        """Add the run of length 0; merge the longest into the next when over the limit."""
+        if self._hi - self._lo == self.max_run_length:
+            lo = self._lo
+            self._log_r[lo + 1] = np.logaddexp(self._log_r[lo], self._log_r[lo + 1])
+            self._lo = lo + 1
+        if self._hi == self._mu.size:  # out of room: move the live runs to the front
+            lo, hi = self._lo, self._hi
+            for array in (self._mu, self._kappa, self._beta, self._twice_alpha, self._log_r):
+                array[: hi - lo] = array[lo:hi]
+            self._lo, self._hi = 0, hi - lo
+        hi = self._hi
+        mu0, kappa0, twice_alpha0, beta0 = self._prior
+        self._mu[hi], self._kappa[hi], self._beta[hi] = mu0, kappa0, beta0
+        self._twice_alpha[hi] = twice_alpha0
+        self._log_r[hi] = math.log(self.hazard)  # P(r = 0) is the hazard (evidence cancels)
+        self._hi = hi + 1
+        self._origin = min(self._origin + 1, self._hi - self._lo - 1)
 
     def _report(self) -> int | None:
         index = self.n_seen - 1
         # run lengths shorter than the run that began at the end of the warm-up
-        recent = self._log_r[: min(self.max_lag, self._origin)]
-        if recent.size == 0 or math.exp(np.logaddexp.reduce(recent)) < self.threshold:
+        n_recent = min(self.max_lag, self._origin)
+        if n_recent == 0:
             return None
-        start = index - int(np.argmax(recent)) + 1  # run r holds the last r values
+        recent = np.exp(self._log_r[self._hi - n_recent : self._hi][::-1])  # r = 0, 1, ...
+        if float(recent.sum()) < self.threshold:
+            return None
+        run_length = int(np.argmax(recent))
+        start = index - run_length + 1  # run r holds the last r values
         if self.last_change >= 0 and start <= self.last_change + self.max_lag:
             return None
         self.last_change = start
