@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import queue
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import pandas as pd
 from dynamics_stats.agent.analyze import analyze
 from dynamics_stats.callbacks._protocol import write_request
 from dynamics_stats.callbacks.alerts import LOGGER_NAME
-from dynamics_stats.callbacks.history import frame_to_run_log
+from dynamics_stats.callbacks.history import Snapshot, frame_to_run_log, snapshot_to_frame
 from dynamics_stats.core.agent_result import AgentResult
 from dynamics_stats.core.analysis_config import AnalysisConfig
 from dynamics_stats.core.errors import DynamicsStatsError
@@ -33,6 +34,9 @@ __all__ = ["AnalysisRunner", "analyze_history"]
 
 _logger = logging.getLogger(LOGGER_NAME)
 Outcome = tuple[int, AgentResult | None]
+# the worker's numerical libraries run single-threaded: it uses a spare core, not all of them
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+_SINGLE_THREADED = dict.fromkeys(_THREAD_VARIABLES, "1")
 
 
 def analyze_history(
@@ -83,19 +87,24 @@ def plain_config(value: Any) -> Any:
     return value
 
 
-def _send(stream: IO[bytes], step: int, frame: pd.DataFrame, hparams: Any, config: Any) -> None:
+def _send(stream: IO[bytes], step: int, snapshot: Snapshot, hparams: Any, config: Any) -> None:
     try:
-        write_request(stream, step, frame, hparams, config)
+        write_request(stream, step, snapshot, hparams, config)
     except (OSError, ValueError) as err:  # the worker died or was closed: poll() sees it
         _logger.debug("analysis request of step %d not sent: %s", step, err)
 
 
-def _read_replies(stream: IO[bytes], replies: queue.Queue[Outcome | None]) -> None:
+def _read_replies(stream: IO[bytes], replies: queue.Queue[bytes | None]) -> None:
+    """Pass the worker's reply lines on as bytes (parsed by `AnalysisRunner.poll`)."""
     for line in stream:
-        reply = json.loads(line)
-        result = reply["result"]
-        replies.put((reply["step"], None if result is None else AgentResult.from_dict(result)))
+        replies.put(line)
     replies.put(None)  # the worker exited
+
+
+def _parse_reply(line: bytes) -> Outcome:
+    reply = json.loads(line)
+    result = reply["result"]
+    return reply["step"], None if result is None else AgentResult.from_dict(result)
 
 
 class AnalysisRunner:
@@ -120,12 +129,12 @@ class AnalysisRunner:
         self.busy = False
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
-        self._replies: queue.Queue[Outcome | None] = queue.Queue()
+        self._replies: queue.Queue[bytes | None] = queue.Queue()
 
     def submit(
-        self, step: int, frame: pd.DataFrame, hparams: Mapping[str, HParamValue]
+        self, step: int, snapshot: Snapshot, hparams: Mapping[str, HParamValue]
     ) -> Outcome | None:
-        """Start an analysis of the history at ``step``.
+        """Start an analysis of the history ``snapshot`` taken at ``step``.
 
         Returns
         -------
@@ -134,6 +143,7 @@ class AnalysisRunner:
             with `poll`) or when the worker is still busy with the previous one.
         """
         if not self.background:
+            frame = snapshot_to_frame(snapshot)
             return step, analyze_history(frame, hparams, self.config, source=self.source)
         if self.busy:
             return None
@@ -142,10 +152,10 @@ class AnalysisRunner:
         except OSError as err:
             _logger.warning("analysis worker unavailable (%s); analysing inline instead", err)
             self.background = False
-            return self.submit(step, frame, hparams)
+            return self.submit(step, snapshot, hparams)
         # written by a thread: the pipe blocks until the worker reads (it may be starting)
         writer = threading.Thread(
-            target=_send, args=(process.stdin, step, frame, dict(hparams), self._plain)
+            target=_send, args=(process.stdin, step, snapshot, dict(hparams), self._plain)
         )
         writer.daemon = True
         writer.start()
@@ -158,15 +168,17 @@ class AnalysisRunner:
         if not self.busy:
             return None
         try:
-            outcome = self._replies.get_nowait()
+            line = self._replies.get_nowait()
         except queue.Empty:
             return None
         self.busy = False
-        _logger.debug("analysis received: %s", "worker exited" if outcome is None else outcome[0])
-        if outcome is None:
+        if line is None:
             _logger.warning("analysis worker exited; analysing inline from now on")
             self.close()
             self.background = False
+            return None
+        outcome = _parse_reply(line)
+        _logger.debug("analysis of step %d received", outcome[0])
         return outcome
 
     def _start(self) -> subprocess.Popen[bytes]:
@@ -176,6 +188,7 @@ class AnalysisRunner:
                 [sys.executable, "-m", "dynamics_stats.callbacks._worker", self.source],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                env={**os.environ, **_SINGLE_THREADED},
             )
             self._reader = threading.Thread(
                 target=_read_replies, args=(self._process.stdout, self._replies), daemon=True

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["total_grad_norm"]
+__all__ = ["GradNormSchedule", "total_grad_norm"]
+
+_MAX_INTERVAL = 64  # the norm is computed at least every 64 steps
+_WARMUP_STEPS = 8  # steps computed at every step while the costs are measured
 
 
 def total_grad_norm(parameters: Iterable[Any]) -> float | None:
@@ -39,3 +43,75 @@ def total_grad_norm(parameters: Iterable[Any]) -> float | None:
     else:
         total = torch.stack(norms).double().square().sum().item()
     return math.sqrt(total) if total >= 0 else math.nan
+
+
+class GradNormSchedule:
+    """Decide at which steps to compute the gradient norm, so it costs a bounded share.
+
+    Parameters
+    ----------
+    every : int or None, default=None
+        A fixed interval in steps; None chooses it from measured times.
+    cost_frac : float, default=0.002
+        With ``every=None``: the largest share of the training time the norm may take.
+        The interval is ``ceil(norm time / (cost_frac * step time))`` (at most 64), from
+        the running medians-of-three of both times; 1 whenever the norm is cheap enough.
+
+    Notes
+    -----
+    On the digits MLP of ``benchmarks/bench_callback.py`` (a 1.7 ms step, a 26 us norm)
+    this computes the norm every 8th step; with the same norm time and a step of 13 ms or
+    more, at every step (larger models take longer for both). A NaN/Inf gradient
+    makes the parameters NaN after the optimizer step, so the loss of the next step shows
+    it even when the norm is not computed at that step.
+
+    Examples
+    --------
+    >>> schedule = GradNormSchedule(every=4)
+    >>> [schedule.due() for _ in range(6)]
+    [True, False, False, False, True, False]
+    """
+
+    def __init__(self, every: int | None = None, cost_frac: float = 0.002) -> None:
+        self.every = every
+        self.cost_frac = cost_frac
+        self.interval = every or 1
+        self.n_computed = 0
+        self._countdown = 0
+        self._norm_seconds = 0.0
+        self._step_seconds = 0.0
+        self._last_step_end: float | None = None
+
+    def due(self) -> bool:
+        """Whether to compute the norm at this step (call once per optimizer step)."""
+        if self._countdown > 0:
+            self._countdown -= 1
+            return False
+        self._countdown = self.interval - 1
+        return True
+
+    def compute(self, norm: Callable[[], float | None]) -> float | None:
+        """Call ``norm()`` and time it (the time sets the interval when ``every`` is None)."""
+        start = time.perf_counter()
+        value = norm()
+        if self.every is None:
+            self._norm_seconds = _smooth(self._norm_seconds, time.perf_counter() - start)
+        self.n_computed += 1
+        return value
+
+    def step_ended(self) -> None:
+        """Record the end of a training step (measures the step time)."""
+        if self.every is not None:
+            return
+        now = time.perf_counter()
+        if self._last_step_end is not None:
+            self._step_seconds = _smooth(self._step_seconds, now - self._last_step_end)
+        self._last_step_end = now
+        if self.n_computed >= _WARMUP_STEPS and self._step_seconds > 0:
+            wanted = self._norm_seconds / (self.cost_frac * self._step_seconds)
+            self.interval = min(max(math.ceil(wanted), 1), _MAX_INTERVAL)
+
+
+def _smooth(previous: float, value: float) -> float:
+    """Exponential moving average (weight 1/8 on the new value), started at the first."""
+    return value if previous == 0.0 else previous + (value - previous) / 8

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dynamics_stats.callbacks._grad_norm import GradNormSchedule
 from dynamics_stats.callbacks.alerts import Alert, AlertHandler
 from dynamics_stats.callbacks.config import MonitorConfig
 from dynamics_stats.callbacks.monitor import TrainingMonitor
@@ -41,6 +42,11 @@ class MonitorHost:
             stop_on_divergence=stop,
             checkpoint_before_spike=checkpoint,
         )
+
+    def _grad_norm_schedule(self) -> GradNormSchedule:
+        """When to compute the gradient norm: every step when checkpointing before spikes."""
+        every = 1 if self._options[2] else self.config.grad_norm_every
+        return GradNormSchedule(every, self.config.grad_norm_cost_frac)
 
     @property
     def alerts(self) -> list[Alert]:

@@ -9,10 +9,13 @@ JSON line ``{"step", "result"}`` where ``result`` is ``AgentResult.to_dict()`` o
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import IO, Any
 
 import numpy as np
 import pandas as pd
+
+from dynamics_stats.core.types import FloatArray
 
 __all__ = ["read_request", "write_request"]
 
@@ -20,20 +23,23 @@ _DTYPE = np.dtype("<f8")
 
 
 def write_request(
-    stream: IO[bytes], step: int, frame: pd.DataFrame, hparams: dict[str, Any], config: Any
+    stream: IO[bytes],
+    step: int,
+    snapshot: Mapping[str, tuple[FloatArray, FloatArray]],
+    hparams: dict[str, Any],
+    config: Any,
 ) -> None:
-    """Write one analysis request for a long history frame (step, metric, value)."""
-    groups = [(str(name), part) for name, part in frame.groupby("metric", sort=False)]
+    """Write one analysis request for a history snapshot (name -> (steps, values))."""
     header = {
         "step": step,
-        "metrics": [[name, len(part)] for name, part in groups],
+        "metrics": [[str(name), len(steps)] for name, (steps, _) in snapshot.items()],
         "hparams": hparams,
         "config": config,
     }
     chunks = [json.dumps(header).encode() + b"\n"]
-    for _, part in groups:
-        chunks.append(part["step"].to_numpy(dtype=_DTYPE).tobytes())
-        chunks.append(part["value"].to_numpy(dtype=_DTYPE).tobytes())
+    for steps, values in snapshot.values():
+        chunks.append(np.asarray(steps, dtype=_DTYPE).tobytes())
+        chunks.append(np.asarray(values, dtype=_DTYPE).tobytes())
     stream.write(b"".join(chunks))
     stream.flush()
 

@@ -1,8 +1,10 @@
 """`MetricWatch`: the per-step online checks of one metric (train loss or gradient norm).
 
-NaN/Inf at once, upward spikes against the robust level of the last steps, and lasting
-rises (by 25% or more) found by Bayesian online changepoint detection on block means.
-All on the log scale for positive values; constant memory and O(1) amortized time per step.
+NaN/Inf at once (`MetricWatch.check`, one comparison per step); upward spikes against the
+robust level of the last steps and lasting rises (by 25% or more) found by Bayesian online
+changepoint detection on block means, both on blocks of values (`MetricWatch.update_many`)
+so their cost is a few array operations per block. All on the log scale for positive
+values; constant memory and O(1) amortized time per step.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import numpy as np
 
 from dynamics_stats.callbacks.alerts import Alert
 from dynamics_stats.callbacks.config import MonitorConfig
-from dynamics_stats.curves.online import OnlineChangepoints, SpikeTest, to_log_scale
+from dynamics_stats.core.types import FloatArray
+from dynamics_stats.curves.online import OnlineChangepoints, SpikeTest, to_log_scale_array
 
 __all__ = ["MetricWatch"]
 
@@ -21,6 +24,8 @@ _SPIKE_KIND = {"train_loss": "loss_spikes", "grad_norm": "grad_norm_spike"}
 _LABEL = {"train_loss": "training loss", "grad_norm": "gradient norm"}
 _BEFORE_BLOCKS = 10
 _MIN_LOG_RISE = math.log(1.25)  # smaller rises are not worth an alert
+_SPIKE_REFRESH = 32  # the robust level is refreshed every 32 values (half the window)
+_WARMUP_BLOCKS = 10  # block means that set the changepoint detector's prior
 
 
 class MetricWatch:
@@ -38,33 +43,54 @@ class MetricWatch:
         self.role = role
         self.label = _LABEL.get(role, role)
         self.spikes = SpikeTest(
-            z_threshold=config.spike_z, min_jump=math.log(config.spike_min_factor)
+            z_threshold=config.spike_z,
+            min_jump=math.log(config.spike_min_factor),
+            refresh_every=_SPIKE_REFRESH,
         )
-        self.changes = OnlineChangepoints(hazard=config.changepoint_hazard)
+        self.changes = OnlineChangepoints(hazard=config.changepoint_hazard, n_warmup=_WARMUP_BLOCKS)
         self.block = config.changepoint_block
         self.seen_non_finite = False
-        self._block_sum = 0.0
-        self._block_n = 0
-        self._block_first = 0
+        self._pending_steps: list[float] = []  # finite values not yet in a closed block
+        self._pending_values: list[float] = []
         size = self.changes.max_run_length
         self._block_steps = np.zeros(size, dtype=np.int64)
         self._block_means = np.zeros(size)
+        self._change_start: int | None = None  # a change found, waiting for one more block
+
+    def check(self, step: int, value: float) -> Alert | None:
+        """Return a divergence alert for the first non-finite value, else None."""
+        if math.isfinite(value) or self.seen_non_finite:
+            return None
+        return self._non_finite(step, value)
 
     def update(self, step: int, value: float) -> Alert | None:
-        """Check one value; return an alert when one is due."""
-        if not math.isfinite(value):
-            return self._non_finite(step, value)
-        scaled = to_log_scale(value)
-        spike = self.spikes.update(scaled)
-        alert = self._spike(step, spike.z_score) if spike.starts_region else None
-        if self._block_n == 0:
-            self._block_first = step
-        self._block_sum += scaled
-        self._block_n += 1
-        if self._block_n >= self.block:
+        """Check one value and run the spike and changepoint tests on it."""
+        alert = self.check(step, value)
+        found = self.update_many(np.array([float(step)]), np.array([value]))
+        return alert or (found[0] if found else None)
+
+    def update_many(self, steps: FloatArray, values: FloatArray) -> list[Alert]:
+        """Run the spike and changepoint tests on values in step order.
+
+        Non-finite values are left out (`check` reports them). The outcome is the same
+        whatever the blocks the values arrive in.
+
+        Returns
+        -------
+        list of Alert
+            Spike regions that started and level rises found, in step order.
+        """
+        scaled = to_log_scale_array(np.asarray(values, dtype=float))
+        block = self.spikes.update_many(scaled)
+        alerts = [self._spike(int(steps[i]), float(block.z_scores[i])) for i in block.region_starts]
+        finite = np.isfinite(scaled)
+        self._pending_steps.extend(np.asarray(steps)[finite].tolist())
+        self._pending_values.extend(scaled[finite].tolist())
+        while len(self._pending_values) >= self.block:
             rise = self._close_block()
-            alert = alert or rise
-        return alert
+            if rise is not None:
+                alerts.append(rise)
+        return sorted(alerts, key=lambda alert: alert.step)
 
     def _non_finite(self, step: int, value: float) -> Alert | None:
         if self.seen_non_finite:
@@ -94,18 +120,25 @@ class MetricWatch:
         )
 
     def _close_block(self) -> Alert | None:
-        mean = self._block_sum / self._block_n
-        first = self._block_first
-        self._block_sum, self._block_n = 0.0, 0
+        mean = math.fsum(self._pending_values[: self.block]) / self.block
+        first = int(self._pending_steps[0])
+        del self._pending_values[: self.block], self._pending_steps[: self.block]
         index = self.changes.n_seen  # index the changepoint detector gives this update
         slot = index % self._block_means.size
         self._block_steps[slot], self._block_means[slot] = first, mean
         start = self.changes.update(mean)
-        if start is None or start < _BEFORE_BLOCKS:
-            return None
+        if start is not None and start >= _BEFORE_BLOCKS:
+            self._change_start = start
+        if self._change_start is None or index <= self._change_start:
+            return None  # the block where the change began may mix both levels: wait one
+        start, self._change_start = self._change_start, None
+        return self._rise_alert(start, index)
+
+    def _rise_alert(self, start: int, index: int) -> Alert | None:
+        """Alert when the level after block ``start`` is 25% or more above the level before."""
         size = self._block_means.size
         before = self._block_means[[(i % size) for i in range(start - _BEFORE_BLOCKS, start)]]
-        after = self._block_means[[(i % size) for i in range(start, index + 1)]]
+        after = self._block_means[[(i % size) for i in range(start + 1, index + 1)]]
         shift = float(np.median(after) - np.median(before))
         if shift < _MIN_LOG_RISE:
             return None

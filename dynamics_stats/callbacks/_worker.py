@@ -19,7 +19,7 @@ __all__ = ["serve"]
 def serve(source: str) -> None:
     """Answer requests from stdin on stdout until stdin closes (at a lower CPU priority)."""
     if hasattr(os, "nice"):
-        os.nice(10)  # leave the CPU to training when they compete
+        os.nice(19)  # the lowest priority: training keeps the CPU when they compete
     while (request := read_request(sys.stdin.buffer)) is not None:
         step, frame, hparams, config = request
         result = analyze_history(frame, hparams, config, source=source) if len(frame) else None

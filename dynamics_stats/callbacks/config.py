@@ -23,13 +23,17 @@ class MonitorConfig:
         Also run the full analysis after each validation (at most one pending at a time).
     analysis_in_background : bool, default=True
         Run the full analysis in a separate worker process so training does not wait for
-        it; its result is read at the first step after it is ready. When False it runs in
-        the training process, at the step that asks for it.
+        it; its result is read at the next check of the buffered steps after it is ready
+        (see ``check_every_n_steps``). When False it runs in the training process, at the
+        step that asks for it.
     max_analysis_time_frac : float or None, default=0.01
-        Full analyses are postponed while the time they have taken exceeds this fraction
-        of the wall time since training started, so that their cost stays bounded whatever
-        the step time (a due analysis runs as soon as the budget allows). None: no budget,
-        every due analysis runs.
+        Full analyses are postponed while the time the training process has spent on them
+        exceeds this fraction of the wall time since training started, so their cost stays
+        bounded whatever the step time (a due analysis runs as soon as the budget allows).
+        Inline, that time is the whole analysis; in the background it is taking the
+        history snapshot, sending it and reading the result (the worker process runs at
+        the lowest CPU priority with single-threaded numerical libraries). None: no
+        budget, every due analysis runs.
     alert_probability : float, default=0.5
         A core kind whose calibrated probability reaches this value raises an alert (once
         per kind).
@@ -41,8 +45,26 @@ class MonitorConfig:
         norms often pass the z-score alone).
     changepoint_hazard : float, default=0.004
         Prior probability of a level change per changepoint update (BOCPD).
-    changepoint_block : int, default=10
-        Steps averaged into one changepoint update (fewer updates, less noise).
+    changepoint_block : int, default=32
+        Steps averaged into one changepoint update (fewer updates, less noise); the first
+        changepoint can be reported after 10 blocks.
+    check_every_n_steps : int, default=128
+        Steps buffered before the spike and changepoint tests run on them as one block (a
+        few array operations instead of many small ones per step); the outcome does not
+        depend on it, only how soon it is known. NaN/Inf is checked at every step whatever
+        this value. With ``checkpoint_before_spike`` every step is tested at once, so the
+        checkpoint follows the spike.
+    max_check_delay_seconds : float, default=1.0
+        The buffered block is also tested once this much wall time has passed since the
+        last test, so with slow steps a spike is reported within about a second (or at the
+        next step when a step takes longer).
+    grad_norm_every : int or None, default=None
+        Compute the gradient norm (when the trainer does not log one) every this many
+        steps. None: choose the interval from measured times so that computing the norm
+        costs at most ``grad_norm_cost_frac`` of the training time (every step unless the
+        steps are very short). Every step with ``checkpoint_before_spike``.
+    grad_norm_cost_frac : float, default=0.002
+        Share of the step time the gradient norm may cost when ``grad_norm_every`` is None.
     max_points_per_metric : int, default=4096
         Points of history kept per metric; beyond it the history is thinned by two.
     warn : bool, default=True
@@ -69,7 +91,11 @@ class MonitorConfig:
     spike_z: float = 6.0
     spike_min_factor: float = 2.0
     changepoint_hazard: float = 1 / 250
-    changepoint_block: int = 10
+    changepoint_block: int = 32
+    check_every_n_steps: int = 128
+    max_check_delay_seconds: float = 1.0
+    grad_norm_every: int | None = None
+    grad_norm_cost_frac: float = 0.002
     max_points_per_metric: int = 4096
     warn: bool = True
     log_probabilities: bool = True
@@ -85,6 +111,11 @@ class MonitorConfig:
         check_float(self, "spike_min_factor", low=1.0)
         check_float(self, "changepoint_hazard", low=0.0, high=1.0, low_open=True)
         check_int(self, "changepoint_block", low=1)
+        check_int(self, "check_every_n_steps", low=1)
+        check_float(self, "max_check_delay_seconds", low=0.0)
+        if self.grad_norm_every is not None:
+            check_int(self, "grad_norm_every", low=1)
+        check_float(self, "grad_norm_cost_frac", low=0.0, high=1.0, low_open=True)
         check_int(self, "max_points_per_metric", low=64)
         if not isinstance(self.analysis, AnalysisConfig):
             raise ConfigError(

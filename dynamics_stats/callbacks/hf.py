@@ -25,8 +25,9 @@ class HFMonitor(MonitorHost, TrainerCallback):
 
     Reads what the Trainer logs (``loss``, the pre-clip ``grad_norm``, ``learning_rate``,
     ``eval_*`` metrics) at each ``on_log``, so the online checks run every
-    ``logging_steps``; gradients are also checked for NaN/Inf at every optimizer step
-    (``on_pre_optimizer_step``), which catches a run whose logged loss still looks finite.
+    ``logging_steps``; gradients are also checked for NaN/Inf between logs
+    (``on_pre_optimizer_step``, on the schedule of `GradNormSchedule`: every step unless
+    the steps are very short), which catches a run whose logged loss still looks finite.
     Nothing intervenes unless asked.
 
     Parameters
@@ -65,6 +66,7 @@ class HFMonitor(MonitorHost, TrainerCallback):
             stop_on_divergence=stop_on_divergence,
             checkpoint_before_spike=checkpoint_before_spike,
         )
+        self.grad_norm_schedule = self._grad_norm_schedule()
 
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
@@ -72,6 +74,7 @@ class HFMonitor(MonitorHost, TrainerCallback):
         """Start a fresh monitor and record the clipping threshold and hyper-parameters."""
         self.monitor.close()
         self.monitor = self._new_monitor()
+        self.grad_norm_schedule = self._grad_norm_schedule()
         values = {name: getattr(args, name, None) for name in _HPARAMS}
         self.monitor.hparams = {
             k: v for k, v in values.items() if isinstance(v, (int, float)) and v is not None
@@ -80,12 +83,20 @@ class HFMonitor(MonitorHost, TrainerCallback):
     def on_pre_optimizer_step(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        """Check the gradients for NaN/Inf at every optimizer step."""
+        """Check the gradients for NaN/Inf (on the gradient-norm schedule)."""
         model = kwargs.get("model")
-        norm = None if model is None else total_grad_norm(model.parameters())
+        if model is None or not self.grad_norm_schedule.due():
+            return
+        norm = self.grad_norm_schedule.compute(lambda: total_grad_norm(model.parameters()))
         if norm is not None and not math.isfinite(norm):
             actions = self.monitor.observe_step(state.global_step + 1, grad_norm=norm)
             self._apply(state, control, actions)
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        """Record the end of an optimizer step (times the gradient-norm schedule)."""
+        self.grad_norm_schedule.step_ended()
 
     def on_log(
         self,

@@ -23,9 +23,10 @@ class LightningMonitor(MonitorHost, pl.Callback):
     """Watch a Lightning run: online checks every step, the full analysis every N steps.
 
     Reads the training loss (``training_step`` output), the pre-clip total gradient norm
-    (computed in ``on_before_optimizer_step``), the learning rate (first param group),
-    validation metrics (logged metrics at validation end) and ``gradient_clip_val``.
-    Nothing intervenes unless asked.
+    (computed in ``on_before_optimizer_step`` on the schedule of `GradNormSchedule`, so
+    it costs at most ``grad_norm_cost_frac`` of the training time), the learning rate
+    (first param group), validation metrics (logged metrics at validation end) and
+    ``gradient_clip_val``. Nothing intervenes unless asked.
 
     Parameters
     ----------
@@ -64,6 +65,8 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._grad_norm: float | None = None
         self._logged_grad_key: str | None = None
         self._parameters: list[Any] = []  # trainable parameters, listed once at fit start
+        self._param_group: dict[str, Any] | None = None  # of the first optimizer
+        self.grad_norm_schedule = self._grad_norm_schedule()
         self.checkpoints: list[Path] = []
         self.report_dir: Path | None = None
 
@@ -74,6 +77,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self.checkpoints = []
         self._logged_grad_key = None
         self._parameters = [p for p in pl_module.parameters() if p.requires_grad]
+        self.grad_norm_schedule = self._grad_norm_schedule()
         hparams = {
             k: v
             for k, v in dict(pl_module.hparams).items()
@@ -83,12 +87,18 @@ class LightningMonitor(MonitorHost, pl.Callback):
             hparams["gradient_clip_val"] = float(trainer.gradient_clip_val)
         self.monitor.hparams = hparams
 
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Keep the first optimizer's first parameter group (its ``lr`` is read each step)."""
+        optimizers = trainer.optimizers
+        self._param_group = optimizers[0].param_groups[0] if optimizers else None
+
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
     ) -> None:
         """Compute the total gradient norm before clipping (unless the user logs one)."""
-        if self._logged_grad_key is None:
-            self._grad_norm = total_grad_norm(self._parameters or pl_module.parameters())
+        if self._logged_grad_key is None and self.grad_norm_schedule.due():
+            parameters = self._parameters or list(pl_module.parameters())
+            self._grad_norm = self.grad_norm_schedule.compute(lambda: total_grad_norm(parameters))
 
     def on_train_batch_end(
         self,
@@ -100,20 +110,22 @@ class LightningMonitor(MonitorHost, pl.Callback):
     ) -> None:
         """Run the per-step checks on the loss, gradient norm and learning rate."""
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-        if trainer.global_step <= 1:
+        step = trainer.global_step
+        if step <= 1:
             self._logged_grad_key = _grad_norm_key(trainer.callback_metrics)
         if self._logged_grad_key is not None:
             logged = trainer.callback_metrics.get(self._logged_grad_key)
             self._grad_norm = None if logged is None else float(logged)
-        optimizers = trainer.optimizers
-        lr = optimizers[0].param_groups[0]["lr"] if optimizers else None
+        group = self._param_group
+        lr = group.get("lr") if group is not None else None
         actions = self.monitor.observe_step(
-            trainer.global_step,
+            step,
             loss=None if loss is None else float(loss),
             grad_norm=self._grad_norm,
             learning_rate=None if lr is None else float(lr),
         )
         self._grad_norm = None
+        self.grad_norm_schedule.step_ended()
         if actions.stop or actions.checkpoint or actions.probabilities:
             self._apply(trainer, actions)
 

@@ -2,6 +2,12 @@
 
 The adapters feed it what the trainer exposes (``observe_step``, ``observe_validation``)
 and apply the `MonitorActions` it returns (stop, save a checkpoint, log probabilities).
+
+Per step the monitor only checks the values for NaN/Inf and buffers them; every
+``check_every_n_steps`` steps (or ``max_check_delay_seconds``) the buffered block goes
+through the spike and changepoint tests and into the history in a few array operations,
+which keeps the cost to a few microseconds per step. A non-finite value and a due full
+analysis are handled at their own step.
 """
 
 from __future__ import annotations
@@ -13,13 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from dynamics_stats.callbacks._analysis import AnalysisRunner
 from dynamics_stats.callbacks._watch import MetricWatch
 from dynamics_stats.callbacks.alerts import Alert, AlertDispatcher, AlertHandler
 from dynamics_stats.callbacks.config import MonitorConfig
 from dynamics_stats.callbacks.history import RunHistory
 from dynamics_stats.core.agent_result import AgentResult
-from dynamics_stats.core.types import HParamValue
+from dynamics_stats.core.types import FloatArray, HParamValue
 
 __all__ = ["REPORT_JSON", "REPORT_TEXT", "MonitorActions", "TrainingMonitor"]
 
@@ -51,6 +59,22 @@ class MonitorActions:
 
 
 _NOTHING = MonitorActions()
+_WATCHED = ("train_loss", "grad_norm")
+
+
+class _Pending:
+    """Values of one metric received since the last block was processed."""
+
+    __slots__ = ("steps", "values")
+
+    def __init__(self) -> None:
+        self.steps: list[float] = []
+        self.values: list[float] = []
+
+    def take(self) -> tuple[FloatArray, FloatArray]:
+        steps, values = np.array(self.steps, dtype=float), np.array(self.values, dtype=float)
+        self.steps, self.values = [], []
+        return steps, values
 
 
 class TrainingMonitor:
@@ -84,14 +108,19 @@ class TrainingMonitor:
         self.history = RunHistory(config.max_points_per_metric)
         self.hparams: dict[str, HParamValue] = {}
         self.runner = AnalysisRunner(config.analysis, background=config.analysis_in_background)
-        self.watches = {role: MetricWatch(role, config) for role in ("train_loss", "grad_norm")}
+        self.watches = {role: MetricWatch(role, config) for role in _WATCHED}
         self.last_result: AgentResult | None = None
         self.last_step = 0
+        self.n_analyses = 0  # full analyses whose result arrived
+        self._pending = {role: _Pending() for role in (*_WATCHED, "learning_rate")}
+        self._n_pending = 0
+        # a spike must be seen at its own step to save a checkpoint before the next one
+        self._block = 1 if checkpoint_before_spike else config.check_every_n_steps
+        self._checked_at = time.perf_counter()
         self._next_analysis_step = config.analysis_every_n_steps
         self._alerted: set[str] = set()
         self._started = time.perf_counter()
-        self._analysis_seconds = 0.0  # wall time of full analyses so far
-        self._submitted_at: float | None = None
+        self.analysis_seconds = 0.0  # time the training process spent on full analyses
 
     @property
     def alerts(self) -> list[Alert]:
@@ -113,22 +142,28 @@ class TrainingMonitor:
         MonitorActions
         """
         self.last_step = step
-        stop = checkpoint = False
-        for role, value in (("train_loss", loss), ("grad_norm", grad_norm)):
-            if value is None:
-                continue
-            self.history.append(role, step, value)
-            alert = self.watches[role].update(step, value)
-            if alert is not None:
-                self._emit(alert)
-                stop |= alert.kind == "divergence" and self.stop_on_divergence is not None
-                checkpoint |= alert.statistic == "z_score" and self.checkpoint_before_spike
+        urgent = False
+        pending = self._pending
+        if loss is not None:
+            pending["train_loss"].steps.append(step)
+            pending["train_loss"].values.append(loss)
+            urgent = not math.isfinite(loss)
+        if grad_norm is not None:
+            pending["grad_norm"].steps.append(step)
+            pending["grad_norm"].values.append(grad_norm)
+            urgent = urgent or not math.isfinite(grad_norm)
         if learning_rate is not None:
-            self.history.append("learning_rate", step, learning_rate)
-        actions = self._analysis(step, due=step >= self._next_analysis_step)
-        if stop or checkpoint:
-            return replace(actions, stop=stop or actions.stop, checkpoint=checkpoint)
-        return actions
+            pending["learning_rate"].steps.append(step)
+            pending["learning_rate"].values.append(learning_rate)
+        self._n_pending += 1
+        if (
+            urgent
+            or self._n_pending >= self._block
+            or step >= self._next_analysis_step
+            or time.perf_counter() - self._checked_at >= self.config.max_check_delay_seconds
+        ):
+            return self._process_block(step)
+        return _NOTHING
 
     def observe_validation(self, step: int, metrics: Mapping[str, float]) -> MonitorActions:
         """Record validation metrics (name -> value) at ``step``.
@@ -137,9 +172,12 @@ class TrainingMonitor:
         -------
         MonitorActions
         """
+        actions = self._process_block(step) if self._n_pending else _NOTHING
         for name, value in metrics.items():
             self.history.append(name, step, value)
-        return self._analysis(step, due=self.config.analyze_on_validation)
+        if self.config.analyze_on_validation:
+            return _merge(actions, self._analysis(step, due=True))
+        return actions
 
     def finish(self, out_dir: str | Path | None) -> AgentResult | None:
         """Run the final analysis inline and write the report files into ``out_dir``.
@@ -149,9 +187,11 @@ class TrainingMonitor:
         AgentResult or None
             None when the history cannot be analysed (e.g. no loss was seen).
         """
+        if self._n_pending:
+            self._process_block(self.last_step)
         self.runner.close()
         self.runner.background = False
-        outcome = self.runner.submit(self.last_step, self.history.to_frame(), self.hparams)
+        outcome = self.runner.submit(self.last_step, self.history.snapshot(), self.hparams)
         if outcome is not None and outcome[1] is not None:
             self._use_result(*outcome)
         if out_dir is not None and self.config.write_report and self.last_result is not None:
@@ -162,36 +202,63 @@ class TrainingMonitor:
         """Stop the analysis worker."""
         self.runner.close()
 
+    def _process_block(self, step: int) -> MonitorActions:
+        """Check the buffered values, add them to the history, run a due analysis."""
+        self._n_pending = 0
+        self._checked_at = time.perf_counter()
+        stop = checkpoint = False
+        for name, pending in self._pending.items():
+            if not pending.values:
+                continue
+            steps, values = pending.take()
+            self.history.extend(name, steps, values)
+            watch = self.watches.get(name)
+            if watch is None:
+                continue
+            for alert in self._check_block(watch, steps, values):
+                self._emit(alert)
+                stop |= alert.kind == "divergence" and self.stop_on_divergence is not None
+                checkpoint |= alert.statistic == "z_score" and self.checkpoint_before_spike
+        actions = self._analysis(step, due=step >= self._next_analysis_step)
+        if stop or checkpoint:
+            return replace(actions, stop=stop or actions.stop, checkpoint=checkpoint)
+        return actions
+
+    @staticmethod
+    def _check_block(watch: MetricWatch, steps: FloatArray, values: FloatArray) -> list[Alert]:
+        alerts = watch.update_many(steps, values)
+        non_finite = np.flatnonzero(~np.isfinite(values))
+        if non_finite.size:
+            first = int(non_finite[0])
+            divergence = watch.check(int(steps[first]), float(values[first]))
+            if divergence is not None:
+                alerts.insert(0, divergence)
+        return alerts
+
     def _analysis(self, step: int, *, due: bool) -> MonitorActions:
+        """Collect a finished analysis; start one when due and within the time budget."""
+        started = time.perf_counter()
         outcome = self.runner.poll() if self.runner.busy else None
-        if outcome is not None:
-            self._account_analysis_time()
         if due and outcome is None and not self.runner.busy and self._within_budget():
             self._next_analysis_step = step + self.config.analysis_every_n_steps
-            self._submitted_at = time.perf_counter()
-            outcome = self.runner.submit(step, self.history.to_frame(), self.hparams)
-            if not self.runner.busy:  # ran in this process
-                self._account_analysis_time()
-        if outcome is None or outcome[1] is None:
-            return _NOTHING
-        return self._use_result(*outcome)
+            outcome = self.runner.submit(step, self.history.snapshot(), self.hparams)
+        actions = _NOTHING if outcome is None else self._use_result(*outcome)
+        if due or outcome is not None:
+            self.analysis_seconds += time.perf_counter() - started
+        return actions
 
     def _within_budget(self) -> bool:
         """Whether full analyses have so far taken at most their share of the time."""
         frac = self.config.max_analysis_time_frac
         if frac is None:
             return True
-        return self._analysis_seconds <= frac * (time.perf_counter() - self._started)
-
-    def _account_analysis_time(self) -> None:
-        if self._submitted_at is not None:
-            self._analysis_seconds += time.perf_counter() - self._submitted_at
-            self._submitted_at = None
+        return self.analysis_seconds <= frac * (time.perf_counter() - self._started)
 
     def _use_result(self, step: int, result: AgentResult | None) -> MonitorActions:
         if result is None:
             return _NOTHING
         self.last_result = result
+        self.n_analyses += 1
         threshold = self.config.alert_probability
         for kind, probability in result.issues:
             if probability >= threshold and kind not in self._alerted:
@@ -204,6 +271,15 @@ class TrainingMonitor:
 
     def _emit(self, alert: Alert) -> None:
         self.dispatcher.emit(alert)
+
+
+def _merge(first: MonitorActions, second: MonitorActions) -> MonitorActions:
+    """Both sets of actions: stop or checkpoint if either asks, the latest probabilities."""
+    if second is _NOTHING:
+        return first
+    return replace(
+        second, stop=first.stop or second.stop, checkpoint=first.checkpoint or second.checkpoint
+    )
 
 
 def _probability_alert(kind: str, step: int, probability: float) -> Alert:

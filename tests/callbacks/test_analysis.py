@@ -12,31 +12,26 @@ import pytest
 
 from dynamics_stats.callbacks._analysis import AnalysisRunner, analyze_history, plain_config
 from dynamics_stats.callbacks._protocol import read_request, write_request
+from dynamics_stats.callbacks.history import Snapshot, snapshot_to_frame
 from dynamics_stats.core.analysis_config import AnalysisConfig, PolicyConfig
 
 
-def history_frame(n_steps: int = 200) -> pd.DataFrame:
+def history_snapshot(n_steps: int = 200) -> Snapshot:
     rng = np.random.default_rng(3)
     steps = np.arange(1, n_steps + 1, dtype=float)
     loss = (0.2 + 2.0 * steps**-0.5) * np.exp(rng.normal(0, 0.05, n_steps))
     loss[-1] = np.nan
-    return pd.concat(
-        [
-            pd.DataFrame({"step": steps, "metric": "train_loss", "value": loss}),
-            pd.DataFrame({"step": steps[::20], "metric": "val_loss", "value": loss[::20]}),
-        ],
-        ignore_index=True,
-    )
+    return {"train_loss": (steps, loss), "val_loss": (steps[::20], loss[::20])}
 
 
 def test_protocol_round_trip_keeps_every_value_and_nan() -> None:
-    frame = history_frame()
+    snapshot = history_snapshot()
     stream = io.BytesIO()
-    write_request(stream, 42, frame, {"max_grad_norm": 1.0}, {"min_probability": 0.4})
+    write_request(stream, 42, snapshot, {"max_grad_norm": 1.0}, {"min_probability": 0.4})
     stream.seek(0)
     step, back, hparams, config = read_request(stream)  # type: ignore[misc]
     assert (step, hparams, config) == (42, {"max_grad_norm": 1.0}, {"min_probability": 0.4})
-    pd.testing.assert_frame_equal(back, frame)
+    pd.testing.assert_frame_equal(back, snapshot_to_frame(snapshot))
     assert read_request(stream) is None
 
 
@@ -56,7 +51,7 @@ def test_analyze_history_returns_none_when_there_is_nothing_to_analyse() -> None
 
 def test_inline_runner_answers_at_once() -> None:
     runner = AnalysisRunner(AnalysisConfig(), background=False)
-    step, result = runner.submit(200, history_frame(), {})  # type: ignore[misc]
+    step, result = runner.submit(200, history_snapshot(), {})  # type: ignore[misc]
     assert step == 200
     assert result is not None
     assert result.run.last_step == 200
@@ -64,13 +59,13 @@ def test_inline_runner_answers_at_once() -> None:
 
 @pytest.mark.slow
 def test_background_runner_gives_the_same_result_as_inline() -> None:
-    frame = history_frame()
-    inline = analyze_history(frame, {}, AnalysisConfig(), source="<monitor>")
+    snapshot = history_snapshot()
+    inline = analyze_history(snapshot_to_frame(snapshot), {}, AnalysisConfig(), source="<monitor>")
     runner = AnalysisRunner(AnalysisConfig(), background=True)
     try:
-        assert runner.submit(200, frame, {}) is None
+        assert runner.submit(200, snapshot, {}) is None
         assert runner.busy
-        assert runner.submit(201, frame, {}) is None  # busy: skipped, not queued
+        assert runner.submit(201, snapshot, {}) is None  # busy: skipped, not queued
         deadline = time.monotonic() + 120
         while (outcome := runner.poll()) is None and time.monotonic() < deadline:
             time.sleep(0.05)

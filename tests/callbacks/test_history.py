@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
 from dynamics_stats.callbacks.history import MetricHistory, RunHistory, frame_to_run_log
 from dynamics_stats.validate import validate_run
@@ -47,3 +48,22 @@ def test_history_becomes_a_run_log_with_roles_and_hparams() -> None:
 
 def test_empty_history_gives_an_empty_frame() -> None:
     assert RunHistory().to_frame().empty
+
+
+@pytest.mark.parametrize("capacity", [4, 8, 100])
+def test_extend_keeps_the_same_points_as_appending_one_by_one(capacity: int) -> None:
+    rng = np.random.default_rng(capacity)
+    values = rng.normal(size=3000)
+    values[rng.integers(0, values.size, 5)] = math.nan
+    steps = np.arange(values.size, dtype=float)
+    appended, extended = MetricHistory(capacity), MetricHistory(capacity)
+    for step, value in zip(steps, values, strict=True):
+        appended.append(step, value)
+    position = 0
+    while position < values.size:
+        size = int(rng.integers(1, 300))
+        extended.extend(steps[position : position + size], values[position : position + size])
+        position += size
+    np.testing.assert_array_equal(extended.steps, appended.steps)
+    np.testing.assert_array_equal(extended.values, appended.values)
+    assert (extended.stride, extended.n_seen) == (appended.stride, appended.n_seen)

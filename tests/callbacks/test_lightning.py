@@ -169,3 +169,15 @@ def test_background_analysis_runs_beside_training_and_is_closed(tmp_path: Path) 
     assert trainer.global_step == 40
     assert runner._process is None and not runner.busy
     assert monitor.result is not None and monitor.result.run.last_step == 40
+
+
+def test_the_grad_norm_is_computed_on_its_schedule(tmp_path: Path) -> None:
+    config = MonitorConfig(
+        analysis_in_background=False, analysis_every_n_steps=10_000, grad_norm_every=5
+    )
+    monitor = LightningMonitor(config)
+    train(tmp_path, lr=0.1, monitor=monitor, max_steps=60)
+    norms = monitor.monitor.history.metrics["grad_norm"]
+    assert norms.steps.tolist() == list(range(1, 61, 5))  # global_step after each update
+    assert all(value > 0 for value in norms.values.tolist())
+    assert monitor.grad_norm_schedule.n_computed == 12
