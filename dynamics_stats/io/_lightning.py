@@ -12,8 +12,6 @@ import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import yaml
-
 from dynamics_stats.core.report import ValidationIssue
 from dynamics_stats.core.types import HParamValue, Role
 
@@ -115,6 +113,8 @@ def read_hparams_yaml(path: Path) -> tuple[dict[str, HParamValue], tuple[Validat
         The flattened hyper-parameters, and a warning note when the file was skipped (for
         instance python-object tags, which ``yaml.safe_load`` refuses to build).
     """
+    import yaml  # only runs with an hparams.yaml need it; keeps it out of the start-up
+
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, OSError, UnicodeDecodeError) as err:

@@ -14,8 +14,6 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-import yaml
-
 from dynamics_stats.core.errors import LoadError
 from dynamics_stats.core.run_log import RunLog
 from dynamics_stats.io._mlflow_client import read_run, with_source
@@ -99,6 +97,8 @@ def load_run_dir(run_dir: Path, *, source: str, shown_uri: str) -> RunLog:
     The metrics are copied after ``get_run``, which would otherwise read every metric file
     in full only to find the latest values.
     """
+    import yaml  # only file-store runs need it; keeps it out of the start-up
+
     meta_path = run_dir / "meta.yaml"
     try:
         meta = yaml.safe_load(meta_path.read_text(encoding="utf-8"))

@@ -13,7 +13,6 @@ import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import unquote, urlparse
-from urllib.request import url2pathname
 
 from dynamics_stats.core.errors import LoadError
 from dynamics_stats.core.report import ValidationIssue
@@ -115,6 +114,8 @@ def load_uri(uri: str, options: LoadOptions) -> RunLog:
             raise LoadError(f"MLflow tracking URI '{tracking_uri}': no such file '{db}'.")
         return load_sqlite(db, run_id, source=uri, shown_uri=tracking_uri)
     if scheme in {"", "file"} or len(scheme) == 1:  # a path, a file: URI, or C:\...
+        from urllib.request import url2pathname  # pulls in http.client and ssl: import late
+
         is_file_uri = scheme == "file"
         root = Path(url2pathname(unquote(urlparse(tracking_uri).path))) if is_file_uri else None
         run_dir = find_run_dir(root or Path(tracking_uri), run_id, tracking_uri)
