@@ -1,14 +1,19 @@
 """Overhead of LightningMonitor on a small MLP trained on scikit-learn digits (CPU).
 
-For each setting, the same seeded training runs with and without the monitor; the training
-loop is timed from ``on_train_start`` to ``on_train_end`` (wall and process CPU time), so
-the one-off final analysis in ``on_fit_end`` is reported apart. Settings are interleaved
-and repeated; the figures are medians. Also reported: the time spent inside the monitor's
-hooks, a direct measure that does not depend on noise from other processes.
+For each setting, the same seeded training runs with and without the monitor, one right
+after the other (a pair), many times; the training loop is timed from ``on_train_start``
+to ``on_train_end`` (wall and process CPU time), so the one-off final analysis in
+``on_fit_end`` is reported apart. The figures are the median over pairs of the ratio
+within each pair, with the interquartile range: on a shared virtual machine the speed
+drifts by several percent between runs seconds apart, which pairing cancels. Also
+reported: the time spent inside the monitor's hooks (a direct measure that does not
+depend on that noise), how many full analyses came back, and an empty Lightning
+callback: the cost of Lightning calling a callback's hooks at every step, which no
+Lightning callback can go below.
 
 Prints figures; not a test.
 
-Usage: python benchmarks/bench_callback.py [N_STEPS] [REPEATS]
+Usage: python benchmarks/bench_callback.py [N_STEPS] [PAIRS]
 """
 
 from __future__ import annotations
@@ -56,6 +61,10 @@ class LoopTimer(pl.Callback):
         self.cpu = time.process_time() - self.start[1]
 
 
+class EmptyCallback(pl.Callback):
+    """A callback with no code: what Lightning's per-step hook dispatch costs by itself."""
+
+
 class TimedMonitor(LightningMonitor):
     """LightningMonitor that adds up the time spent in its per-step hooks."""
 
@@ -100,16 +109,17 @@ def loader() -> torch.utils.data.DataLoader:
     )
 
 
-def run(n_steps: int, config: MonitorConfig | None) -> dict[str, float]:
+def run(n_steps: int, config: MonitorConfig | str | None) -> dict[str, float]:
     torch.manual_seed(0)
     timer = LoopTimer()
-    monitor = TimedMonitor(config) if config is not None else None
+    empty = [EmptyCallback()] if config == "empty" else []
+    monitor = TimedMonitor(config) if isinstance(config, MonitorConfig) else None
     with tempfile.TemporaryDirectory() as tmp:
         trainer = pl.Trainer(
             max_steps=n_steps,
             default_root_dir=tmp,
             logger=False,
-            callbacks=[timer] + ([monitor] if monitor else []),
+            callbacks=[timer, *empty] + ([monitor] if monitor else []),
             enable_checkpointing=False,
             enable_progress_bar=False,
             enable_model_summary=False,
@@ -120,54 +130,83 @@ def run(n_steps: int, config: MonitorConfig | None) -> dict[str, float]:
         out["hooks"] = monitor.hook_seconds
         out["final"] = monitor.final_seconds
         out["alerts"] = len(monitor.alerts)
+        out["analyses"] = monitor.monitor.n_analyses - 1  # without the final one
+        out["norm_interval"] = monitor.grad_norm_schedule.interval
         # typical per-step cost: sum over the per-step hooks of their median call
         out["median_step"] = sum(statistics.median(c) for c in monitor.calls.values() if c)
     return out
 
 
 def main() -> None:
-    n_steps = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    n_steps = int(sys.argv[1]) if len(sys.argv) > 1 else 1500
+    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 25
     torch.set_num_threads(1)
     logging.getLogger("lightning").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
-    settings: dict[str, MonitorConfig | None] = {
-        "without monitor": None,
-        "default (background analysis every 500, 1% time budget)": MonitorConfig(),
-        "inline analysis every 500, 1% time budget": MonitorConfig(analysis_in_background=False),
-        "per-step checks only (no full analysis)": MonitorConfig(analysis_every_n_steps=10**9),
-        "worst: inline analysis every 50, no budget": MonitorConfig(
-            analysis_in_background=False, analysis_every_n_steps=50, max_analysis_time_frac=None
+    settings: dict[str, tuple[MonitorConfig | str, int]] = {  # setting, share of the pairs
+        "empty Lightning callback (floor)": ("empty", 1),
+        "default: background analysis every 500": (MonitorConfig(), 1),
+        "per-step checks only (no full analysis)": (
+            MonitorConfig(analysis_every_n_steps=10**9),
+            1,
+        ),
+        "inline analysis every 500, 1% time budget": (
+            MonitorConfig(analysis_in_background=False),
+            3,
+        ),
+        "inline analysis every 500, no budget": (
+            MonitorConfig(analysis_in_background=False, max_analysis_time_frac=None),
+            3,
+        ),
+        "worst: inline analysis every 50, no budget": (
+            MonitorConfig(
+                analysis_in_background=False,
+                analysis_every_n_steps=50,
+                max_analysis_time_frac=None,
+            ),
+            5,
         ),
     }
     run(200, None)  # warm-up: imports, first-call costs
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in settings}
-    for _ in range(repeats):
-        for name, config in settings.items():
-            results[name].append(run(n_steps, config))
-    base = results["without monitor"]
-    base_wall = statistics.median(r["wall"] for r in base)
-    print(f"{n_steps} steps, {repeats} repeats, torch threads 1, medians")
-    print(f"without monitor: loop {base_wall:.2f} s wall ({1e3 * base_wall / n_steps:.2f} ms/step)")
+    results: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
+        name: [] for name in settings
+    }
+    for index in range(pairs):
+        for name, (config, thinning) in settings.items():
+            if index % thinning == 0:  # costly settings: fewer pairs
+                results[name].append((run(n_steps, None), run(n_steps, config)))
+    base_wall = statistics.median(b["wall"] for rows in results.values() for b, _ in rows)
+    print(f"{n_steps} steps per run, torch threads 1; median over pairs [interquartile range]")
+    print(f"without monitor: loop {base_wall:.2f} s wall ({1e3 * base_wall / n_steps:.3f} ms/step)")
     for name, rows in results.items():
-        if name == "without monitor":
-            continue
-        wall = statistics.median(r["wall"] / b["wall"] for r, b in zip(rows, base, strict=True))
-        cpu = statistics.median(r["cpu"] / b["cpu"] for r, b in zip(rows, base, strict=True))
-        hooks = statistics.median(r["hooks"] / r["wall"] for r in rows)
-        final = statistics.median(r["final"] for r in rows)
-        per_step_us = 1e6 * statistics.median(r["hooks"] for r in rows) / n_steps
-        steady_us = 1e6 * statistics.median(r["median_step"] for r in rows)
-        steady = statistics.median(
-            r["median_step"] * n_steps / b["wall"] for r, b in zip(rows, base, strict=True)
-        )
-        print(
-            f"{name}: wall ratio {wall:.4f} ({100 * (wall - 1):+.2f}%), main-process CPU ratio "
-            f"{cpu:.4f} ({100 * (cpu - 1):+.2f}%), time in monitor hooks "
-            f"{100 * hooks:.2f}% of the loop ({per_step_us:.1f} us/step on average, "
-            f"{steady_us:.1f} us/step typical = {100 * steady:.2f}% of a step without monitor); "
-            f"final analysis {final:.2f} s"
-        )
+        print(f"{name} ({len(rows)} pairs):")
+        print("  " + _ratio_line(rows))
+        if "hooks" in rows[0][1]:
+            print("  " + _hook_line(rows, n_steps))
+
+
+def _ratio_line(rows: list[tuple[dict[str, float], dict[str, float]]]) -> str:
+    parts = []
+    for key, label in (("wall", "wall"), ("cpu", "main-process CPU")):
+        changes = [100 * (r[key] / b[key] - 1) for b, r in rows]
+        low, middle, high = statistics.quantiles(changes, n=4) if len(changes) > 1 else changes * 3
+        parts.append(f"{label} {statistics.median(changes):+.2f}% [{low:+.2f}, {high:+.2f}]")
+    return ", ".join(parts)
+
+
+def _hook_line(rows: list[tuple[dict[str, float], dict[str, float]]], n_steps: int) -> str:
+    hooks_us = 1e6 * statistics.median(r["hooks"] for _, r in rows) / n_steps
+    share = statistics.median(100 * r["hooks"] / b["wall"] for b, r in rows)
+    steady_us = 1e6 * statistics.median(r["median_step"] for _, r in rows)
+    analyses = statistics.median(r["analyses"] for _, r in rows)
+    interval = statistics.median(r["norm_interval"] for _, r in rows)
+    final = statistics.median(r["final"] for _, r in rows)
+    return (
+        f"time in the monitor's hooks {hooks_us:.1f} us/step on average = {share:.2f}% of the "
+        f"paired step without monitor ({steady_us:.1f} us typical); {analyses:.0f} full "
+        f"analyses came back during training; grad norm every {interval:.0f} steps; final "
+        f"analysis {final:.2f} s"
+    )
 
 
 if __name__ == "__main__":

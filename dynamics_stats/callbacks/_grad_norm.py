@@ -52,18 +52,20 @@ class GradNormSchedule:
     ----------
     every : int or None, default=None
         A fixed interval in steps; None chooses it from measured times.
-    cost_frac : float, default=0.002
+    cost_frac : float, default=0.001
         With ``every=None``: the largest share of the training time the norm may take.
         The interval is ``ceil(norm time / (cost_frac * step time))`` (at most 64), from
-        the running medians-of-three of both times; 1 whenever the norm is cheap enough.
+        exponential moving averages of both times; 1 whenever the norm is cheap enough.
+        The step time is measured between two computations, so nothing is timed at the
+        other steps.
 
     Notes
     -----
     On the digits MLP of ``benchmarks/bench_callback.py`` (a 1.7 ms step, a 26 us norm)
-    this computes the norm every 8th step; with the same norm time and a step of 13 ms or
-    more, at every step (larger models take longer for both). A NaN/Inf gradient
-    makes the parameters NaN after the optimizer step, so the loss of the next step shows
-    it even when the norm is not computed at that step.
+    this computes the norm about every 15th to 40th step; with the same norm time and a
+    step of 26 ms or more, at every step (larger models take longer for both). A NaN/Inf
+    gradient makes the parameters NaN after the optimizer step, so the loss of the next
+    step shows it even when the norm is not computed at that step.
 
     Examples
     --------
@@ -72,7 +74,7 @@ class GradNormSchedule:
     [True, False, False, False, True, False]
     """
 
-    def __init__(self, every: int | None = None, cost_frac: float = 0.002) -> None:
+    def __init__(self, every: int | None = None, cost_frac: float = 0.001) -> None:
         self.every = every
         self.cost_frac = cost_frac
         self.interval = every or 1
@@ -80,13 +82,15 @@ class GradNormSchedule:
         self._countdown = 0
         self._norm_seconds = 0.0
         self._step_seconds = 0.0
-        self._last_step_end: float | None = None
+        self._last_due: float | None = None
 
     def due(self) -> bool:
         """Whether to compute the norm at this step (call once per optimizer step)."""
         if self._countdown > 0:
             self._countdown -= 1
             return False
+        if self.every is None:
+            self._adapt()
         self._countdown = self.interval - 1
         return True
 
@@ -99,14 +103,13 @@ class GradNormSchedule:
         self.n_computed += 1
         return value
 
-    def step_ended(self) -> None:
-        """Record the end of a training step (measures the step time)."""
-        if self.every is not None:
-            return
+    def _adapt(self) -> None:
+        """Update the step time from the time since the last due step, then the interval."""
         now = time.perf_counter()
-        if self._last_step_end is not None:
-            self._step_seconds = _smooth(self._step_seconds, now - self._last_step_end)
-        self._last_step_end = now
+        if self._last_due is not None:
+            step = (now - self._last_due - self._norm_seconds) / self.interval
+            self._step_seconds = _smooth(self._step_seconds, max(step, 0.0))
+        self._last_due = now
         if self.n_computed >= _WARMUP_STEPS and self._step_seconds > 0:
             wanted = self._norm_seconds / (self.cost_frac * self._step_seconds)
             self.interval = min(max(math.ceil(wanted), 1), _MAX_INTERVAL)

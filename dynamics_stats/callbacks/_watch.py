@@ -24,7 +24,7 @@ _SPIKE_KIND = {"train_loss": "loss_spikes", "grad_norm": "grad_norm_spike"}
 _LABEL = {"train_loss": "training loss", "grad_norm": "gradient norm"}
 _BEFORE_BLOCKS = 10
 _MIN_LOG_RISE = math.log(1.25)  # smaller rises are not worth an alert
-_SPIKE_REFRESH = 32  # the robust level is refreshed every 32 values (half the window)
+_SPIKE_REFRESH = 64  # the robust level (of the last 64 values) is refreshed every 64
 _WARMUP_BLOCKS = 10  # block means that set the changepoint detector's prior
 
 

@@ -45,7 +45,7 @@ class MonitorConfig:
         norms often pass the z-score alone).
     changepoint_hazard : float, default=0.004
         Prior probability of a level change per changepoint update (BOCPD).
-    changepoint_block : int, default=32
+    changepoint_block : int, default=64
         Steps averaged into one changepoint update (fewer updates, less noise); the first
         changepoint can be reported after 10 blocks.
     check_every_n_steps : int, default=128
@@ -63,7 +63,7 @@ class MonitorConfig:
         steps. None: choose the interval from measured times so that computing the norm
         costs at most ``grad_norm_cost_frac`` of the training time (every step unless the
         steps are very short). Every step with ``checkpoint_before_spike``.
-    grad_norm_cost_frac : float, default=0.002
+    grad_norm_cost_frac : float, default=0.001
         Share of the step time the gradient norm may cost when ``grad_norm_every`` is None.
     max_points_per_metric : int, default=4096
         Points of history kept per metric; beyond it the history is thinned by two.
@@ -91,11 +91,11 @@ class MonitorConfig:
     spike_z: float = 6.0
     spike_min_factor: float = 2.0
     changepoint_hazard: float = 1 / 250
-    changepoint_block: int = 32
+    changepoint_block: int = 64
     check_every_n_steps: int = 128
     max_check_delay_seconds: float = 1.0
     grad_norm_every: int | None = None
-    grad_norm_cost_frac: float = 0.002
+    grad_norm_cost_frac: float = 0.001
     max_points_per_metric: int = 4096
     warn: bool = True
     log_probabilities: bool = True

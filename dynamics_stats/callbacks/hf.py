@@ -92,12 +92,6 @@ class HFMonitor(MonitorHost, TrainerCallback):
             actions = self.monitor.observe_step(state.global_step + 1, grad_norm=norm)
             self._apply(state, control, actions)
 
-    def on_step_end(
-        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
-    ) -> None:
-        """Record the end of an optimizer step (times the gradient-norm schedule)."""
-        self.grad_norm_schedule.step_ended()
-
     def on_log(
         self,
         args: TrainingArguments,

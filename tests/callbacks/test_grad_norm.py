@@ -41,7 +41,6 @@ def run_schedule(schedule: GradNormSchedule, norm_seconds: float, step_seconds: 
             schedule.compute(lambda: wait(norm_seconds))
             computed += 1
         wait(step_seconds)
-        schedule.step_ended()
     return computed
 
 

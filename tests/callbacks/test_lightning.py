@@ -181,3 +181,17 @@ def test_the_grad_norm_is_computed_on_its_schedule(tmp_path: Path) -> None:
     assert norms.steps.tolist() == list(range(1, 61, 5))  # global_step after each update
     assert all(value > 0 for value in norms.values.tolist())
     assert monitor.grad_norm_schedule.n_computed == 12
+
+
+def test_unused_batch_hooks_are_unset_but_a_subclass_keeps_its_own(tmp_path: Path) -> None:
+    steps: list[int] = []
+
+    class CountingMonitor(LightningMonitor):
+        def on_after_backward(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+            steps.append(trainer.global_step)
+
+    assert LightningMonitor().on_after_backward is None  # Lightning then skips it
+    monitor = CountingMonitor(INLINE)
+    train(tmp_path, lr=0.1, monitor=monitor, max_steps=20)
+    assert steps == list(range(20))
+    assert monitor.monitor.history.metrics["train_loss"].n_seen == 20

@@ -91,16 +91,16 @@ def test_a_loss_spike_alerts_once_and_asks_for_a_checkpoint(rng: np.random.Gener
 
 
 def test_a_lasting_rise_of_the_grad_norm_is_a_changepoint(rng: np.random.Generator) -> None:
-    loss, norm = healthy(rng, 600)
-    norm[400:] *= 4.0
+    loss, norm = healthy(rng, 1400)
+    norm[1000:] *= 4.0
     monitor = TrainingMonitor(
         MonitorConfig(analysis_in_background=False, max_analysis_time_frac=None)
     )
     feed(monitor, loss, norm)
     changes = [a for a in monitor.alerts if a.kind == "changepoint" and a.metric == "grad_norm"]
     assert changes, [a.kind for a in monitor.alerts]
-    # found within one changepoint block of the rise at step 401
-    assert abs(changes[0].step - 401) <= monitor.config.changepoint_block
+    # found within one changepoint block of the rise at step 1001
+    assert abs(changes[0].step - 1001) <= monitor.config.changepoint_block
     assert changes[0].value == pytest.approx(math.log(4.0), abs=0.2)
 
 
