@@ -242,6 +242,9 @@ class TrainingMonitor:
         if due and outcome is None and not self.runner.busy and self._within_budget():
             self._next_analysis_step = step + self.config.analysis_every_n_steps
             outcome = self.runner.submit(step, self.history.snapshot(), self.hparams)
+        elif due and self._next_analysis_step <= step:
+            # postponed (worker busy or over budget): retry at the next block, not every step
+            self._next_analysis_step = step + self._block
         actions = _NOTHING if outcome is None else self._use_result(*outcome)
         if due or outcome is not None:
             self.analysis_seconds += time.perf_counter() - started

@@ -207,3 +207,23 @@ def test_a_slow_step_has_its_buffer_checked_at_once(rng: np.random.Generator) ->
     monitor = TrainingMonitor(config)
     feed(monitor, loss[:81], norm[:81])
     assert [a.step for a in monitor.alerts if a.kind == "loss_spikes"] == [81]
+
+
+def test_a_postponed_analysis_is_retried_once_per_block(rng: np.random.Generator) -> None:
+    """Over budget, the due analysis waits for the next block check instead of every step."""
+    loss, norm = healthy(rng, 1000)
+    config = MonitorConfig(
+        analysis_in_background=False, analysis_every_n_steps=100, max_analysis_time_frac=1e-9
+    )
+    monitor = TrainingMonitor(config)
+    blocks = []
+    process_block = monitor._process_block
+
+    def counting(step: int) -> object:
+        blocks.append(step)
+        return process_block(step)
+
+    monitor._process_block = counting  # type: ignore[method-assign]
+    feed(monitor, loss, norm)
+    assert monitor.n_analyses == 1
+    assert len(blocks) <= 1000 // config.check_every_n_steps + 3
