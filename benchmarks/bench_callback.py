@@ -66,6 +66,21 @@ class EmptyCallback(pl.Callback):
     """A callback with no code: what Lightning's per-step hook dispatch costs by itself."""
 
 
+class LossReader(pl.Callback):
+    """Reads the loss and the step at every step, nothing else: the least a monitor does."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+        self.values: list[tuple[int, float]] = []
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, *args: Any
+    ) -> None:
+        start = time.perf_counter()
+        self.values.append((trainer.global_step, float(outputs["loss"])))
+        self.calls.append(time.perf_counter() - start)
+
+
 class TimedMonitor(LightningMonitor):
     """LightningMonitor that adds up the time spent in its per-step hooks."""
 
@@ -114,19 +129,22 @@ def run(n_steps: int, config: MonitorConfig | str | None) -> dict[str, float]:
     torch.manual_seed(0)
     timer = LoopTimer()
     empty = [EmptyCallback()] if config == "empty" else []
+    reader = LossReader() if config == "reader" else None
     monitor = TimedMonitor(config) if isinstance(config, MonitorConfig) else None
     with tempfile.TemporaryDirectory() as tmp:
         trainer = pl.Trainer(
             max_steps=n_steps,
             default_root_dir=tmp,
             logger=False,
-            callbacks=[timer, *empty] + ([monitor] if monitor else []),
+            callbacks=[timer, *empty] + [c for c in (reader, monitor) if c is not None],
             enable_checkpointing=False,
             enable_progress_bar=False,
             enable_model_summary=False,
         )
         trainer.fit(DigitsMLP(), loader())
     out = {"wall": timer.wall, "cpu": timer.cpu}
+    if reader is not None:
+        out["reader_median"] = statistics.median(reader.calls[STEADY_FROM:])
     if monitor is not None:
         out["hooks"] = monitor.hook_seconds
         out["final"] = monitor.final_seconds
@@ -149,6 +167,7 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     settings: dict[str, tuple[MonitorConfig | str, int]] = {  # setting, share of the pairs
         "empty Lightning callback (floor)": ("empty", 1),
+        "loss-and-step reader (floor of any per-step monitor)": ("reader", 1),
         "default: background analysis every 500": (MonitorConfig(), 1),
         "per-step checks only (no full analysis)": (
             MonitorConfig(analysis_every_n_steps=10**9),
@@ -187,6 +206,9 @@ def main() -> None:
         print("  " + _ratio_line(rows))
         if "hooks" in rows[0][1]:
             print("  " + _hook_line(rows, n_steps))
+        if "reader_median" in rows[0][1]:
+            median_us = 1e6 * statistics.median(r["reader_median"] for _, r in rows)
+            print(f"  reading the loss and the step: {median_us:.1f} us/step (median)")
 
 
 def _ratio_line(rows: list[tuple[dict[str, float], dict[str, float]]]) -> str:
