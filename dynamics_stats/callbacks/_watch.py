@@ -63,12 +63,6 @@ class MetricWatch:
             return None
         return self._non_finite(step, value)
 
-    def update(self, step: int, value: float) -> Alert | None:
-        """Check one value and run the spike and changepoint tests on it."""
-        alert = self.check(step, value)
-        found = self.update_many(np.array([float(step)]), np.array([value]))
-        return alert or (found[0] if found else None)
-
     def update_many(self, steps: FloatArray, values: FloatArray) -> list[Alert]:
         """Run the spike and changepoint tests on values in step order.
 
@@ -92,9 +86,7 @@ class MetricWatch:
                 alerts.append(rise)
         return sorted(alerts, key=lambda alert: alert.step)
 
-    def _non_finite(self, step: int, value: float) -> Alert | None:
-        if self.seen_non_finite:
-            return None
+    def _non_finite(self, step: int, value: float) -> Alert:
         self.seen_non_finite = True
         return Alert(
             kind="divergence",

@@ -172,12 +172,11 @@ class TrainingMonitor:
         -------
         MonitorActions
         """
-        actions = self._process_block(step) if self._n_pending else _NOTHING
+        stop, checkpoint = self._check_buffered()
         for name, value in metrics.items():
             self.history.append(name, step, value)
-        if self.config.analyze_on_validation:
-            return _merge(actions, self._analysis(step, due=True))
-        return actions
+        due = self.config.analyze_on_validation or step >= self._next_analysis_step
+        return _with_flags(self._analysis(step, due=due), stop, checkpoint)
 
     def finish(self, out_dir: str | Path | None) -> AgentResult | None:
         """Run the final analysis inline and write the report files into ``out_dir``.
@@ -187,8 +186,7 @@ class TrainingMonitor:
         AgentResult or None
             None when the history cannot be analysed (e.g. no loss was seen).
         """
-        if self._n_pending:
-            self._process_block(self.last_step)
+        self._check_buffered()  # no analysis here: the final one follows
         self.runner.close()
         self.runner.background = False
         outcome = self.runner.submit(self.last_step, self.history.snapshot(), self.hparams)
@@ -204,6 +202,19 @@ class TrainingMonitor:
 
     def _process_block(self, step: int) -> MonitorActions:
         """Check the buffered values, add them to the history, run a due analysis."""
+        stop, checkpoint = self._check_buffered()
+        actions = self._analysis(step, due=step >= self._next_analysis_step)
+        return _with_flags(actions, stop, checkpoint)
+
+    def _check_buffered(self) -> tuple[bool, bool]:
+        """Test the buffered values and add them to the history.
+
+        Returns
+        -------
+        (bool, bool)
+            Whether to stop (a divergence, with ``stop_on_divergence``) and whether to save
+            a checkpoint (a spike, with ``checkpoint_before_spike``).
+        """
         self._n_pending = 0
         self._checked_at = time.perf_counter()
         stop = checkpoint = False
@@ -219,10 +230,7 @@ class TrainingMonitor:
                 self._emit(alert)
                 stop |= alert.kind == "divergence" and self.stop_on_divergence is not None
                 checkpoint |= alert.statistic == "z_score" and self.checkpoint_before_spike
-        actions = self._analysis(step, due=step >= self._next_analysis_step)
-        if stop or checkpoint:
-            return replace(actions, stop=stop or actions.stop, checkpoint=checkpoint)
-        return actions
+        return stop, checkpoint
 
     @staticmethod
     def _check_block(watch: MetricWatch, steps: FloatArray, values: FloatArray) -> list[Alert]:
@@ -276,13 +284,11 @@ class TrainingMonitor:
         self.dispatcher.emit(alert)
 
 
-def _merge(first: MonitorActions, second: MonitorActions) -> MonitorActions:
-    """Both sets of actions: stop or checkpoint if either asks, the latest probabilities."""
-    if second is _NOTHING:
-        return first
-    return replace(
-        second, stop=first.stop or second.stop, checkpoint=first.checkpoint or second.checkpoint
-    )
+def _with_flags(actions: MonitorActions, stop: bool, checkpoint: bool) -> MonitorActions:
+    """``actions``, also stopping or saving a checkpoint when the online checks ask."""
+    if not (stop or checkpoint):
+        return actions
+    return replace(actions, stop=stop or actions.stop, checkpoint=checkpoint)
 
 
 def _probability_alert(kind: str, step: int, probability: float) -> Alert:
