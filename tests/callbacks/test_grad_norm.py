@@ -49,8 +49,10 @@ def test_a_fixed_interval_is_kept() -> None:
 
 
 def test_a_cheap_norm_is_computed_at_every_step() -> None:
-    # a norm (a no-op) thousands of times cheaper than the step: far below the 0.2% budget
-    assert run_schedule(GradNormSchedule(), norm_seconds=0.0, step_seconds=0.01) == 40
+    # a norm (a no-op, about a microsecond) against a 500 us budget (5% of a 10 ms step):
+    # a margin that a loaded machine's scheduling hiccups do not eat
+    schedule = GradNormSchedule(cost_frac=0.05)
+    assert run_schedule(schedule, norm_seconds=0.0, step_seconds=0.01) == 40
 
 
 def test_a_costly_norm_is_spaced_out_to_its_budget() -> None:
