@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dynamics_stats.callbacks._grad_norm import GradNormSchedule
 from dynamics_stats.callbacks.alerts import Alert, AlertHandler
 from dynamics_stats.callbacks.config import MonitorConfig
-from dynamics_stats.callbacks.monitor import TrainingMonitor
+from dynamics_stats.callbacks.monitor import TrainingMonitor, floats_to_array
 from dynamics_stats.core.agent_result import AgentResult
+from dynamics_stats.core.types import FloatArray
 
 __all__ = ["MonitorHost"]
 
@@ -41,7 +44,12 @@ class MonitorHost:
             on_alert=on_alert,
             stop_on_divergence=stop,
             checkpoint_before_spike=checkpoint,
+            loss_to_array=self._loss_to_array,
         )
+
+    def _loss_to_array(self, values: list[Any]) -> FloatArray:
+        """Convert a block of losses given to `TrainingMonitor.buffer_loss` to floats."""
+        return floats_to_array(values)
 
     def _grad_norm_schedule(self) -> GradNormSchedule:
         """When to compute the gradient norm: every step when checkpointing before spikes."""

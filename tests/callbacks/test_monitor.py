@@ -97,6 +97,9 @@ def test_a_lasting_rise_of_the_grad_norm_is_a_changepoint(rng: np.random.Generat
         MonitorConfig(analysis_in_background=False, max_analysis_time_frac=None)
     )
     feed(monitor, loss, norm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingAlertWarning)
+        monitor.finish(None)  # checks what is still buffered
     changes = [a for a in monitor.alerts if a.kind == "changepoint" and a.metric == "grad_norm"]
     assert changes, [a.kind for a in monitor.alerts]
     # found within one changepoint block of the rise at step 1001
@@ -213,7 +216,11 @@ def test_a_postponed_analysis_is_retried_once_per_block(rng: np.random.Generator
     """Over budget, the due analysis waits for the next block check instead of every step."""
     loss, norm = healthy(rng, 1000)
     config = MonitorConfig(
-        analysis_in_background=False, analysis_every_n_steps=100, max_analysis_time_frac=1e-9
+        analysis_in_background=False,
+        analysis_every_n_steps=100,
+        max_analysis_time_frac=1e-9,
+        check_every_n_steps=128,
+        max_check_delay_seconds=1e9,
     )
     monitor = TrainingMonitor(config)
     blocks = []
@@ -227,3 +234,66 @@ def test_a_postponed_analysis_is_retried_once_per_block(rng: np.random.Generator
     feed(monitor, loss, norm)
     assert monitor.n_analyses == 1
     assert len(blocks) <= 1000 // config.check_every_n_steps + 3
+
+
+@pytest.mark.parametrize("entry", ["observe_loss", "buffer_loss"])
+def test_the_loss_only_entries_give_what_observe_step_gives(
+    rng: np.random.Generator, entry: str
+) -> None:
+    loss, _ = healthy(rng, 1500)
+    loss[700:702] *= 30
+    loss[1200:] = math.nan
+    config = MonitorConfig(analysis_every_n_steps=10**6, max_check_delay_seconds=1e9)
+    outcomes = []
+    for method in ("observe_step", entry):
+        monitor = TrainingMonitor(config)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TrainingAlertWarning)
+            for step, value in enumerate(loss.tolist(), start=1):
+                if method == "observe_step":
+                    monitor.observe_step(step, loss=value)
+                else:
+                    getattr(monitor, method)(step, value)
+            monitor.finish(None)
+        history = monitor.history.metrics["train_loss"]
+        alerts = sorted((a.kind, a.metric, a.step) for a in monitor.alerts if a.metric)
+        outcomes.append((alerts, history.steps.copy(), history.values.copy()))
+    (alerts, steps, values), (entry_alerts, entry_steps, entry_values) = outcomes
+    assert ("loss_spikes", "train_loss", 701) in alerts
+    assert ("divergence", "train_loss", 1201) in alerts
+    assert entry_alerts == alerts
+    np.testing.assert_array_equal(entry_steps, steps)
+    np.testing.assert_array_equal(entry_values, values)
+
+
+def test_a_nan_loss_is_checked_at_its_step_unless_buffered(rng: np.random.Generator) -> None:
+    loss, _ = healthy(rng, 50)
+    loss[30] = math.nan
+    config = MonitorConfig(analysis_every_n_steps=10**6, max_check_delay_seconds=1e9)
+    read, buffered = TrainingMonitor(config), TrainingMonitor(config)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingAlertWarning)
+        for step, value in enumerate(loss.tolist(), start=1):
+            read.observe_loss(step, value)
+            buffered.buffer_loss(step, value)
+        assert [(a.kind, a.step) for a in read.alerts] == [("divergence", 31)]
+        assert buffered.alerts == []  # found at the next block check
+        buffered.observe_validation(50, {"val_loss": 1.0})
+    assert [(a.kind, a.step) for a in buffered.alerts] == [("divergence", 31)]
+
+
+def test_buffered_losses_go_through_the_given_converter(rng: np.random.Generator) -> None:
+    converted: list[int] = []
+
+    def convert(values: list[object]) -> np.ndarray:
+        converted.append(len(values))
+        return np.array([float(str(value)) for value in values])
+
+    config = MonitorConfig(
+        analysis_every_n_steps=10**6, check_every_n_steps=32, max_check_delay_seconds=1e9
+    )
+    monitor = TrainingMonitor(config, loss_to_array=convert)
+    for step in range(1, 101):
+        monitor.buffer_loss(step, f"{1 / step:.6f}")  # any object the converter reads
+    assert converted == [32, 32, 32]
+    assert monitor.history.metrics["train_loss"].values[-1] == pytest.approx(1 / 96, rel=1e-4)
