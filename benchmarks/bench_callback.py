@@ -31,6 +31,7 @@ import torch
 from sklearn.datasets import load_digits
 
 from dynamics_stats.callbacks import LightningMonitor, MonitorConfig
+from dynamics_stats.callbacks.lightning import _lightning_skips_unset_hooks
 
 HOOKS = ("on_before_optimizer_step", "on_train_batch_end")
 STEADY_FROM = 1000
@@ -89,7 +90,10 @@ class TimedMonitor(LightningMonitor):
 
     def __init__(self, config: MonitorConfig | None = None) -> None:
         super().__init__(config)
-        self.calls: dict[str, list[float]] = {name: [] for name in HOOKS}
+        self.calls: dict[str, list[tuple[int, float]]] = {name: [] for name in HOOKS}
+        # the timing wrappers only delegate: let the norm hook be unset between norm steps
+        # as it is for LightningMonitor itself
+        self._toggles_norm_hook = _lightning_skips_unset_hooks()
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         start = time.perf_counter()
@@ -100,12 +104,12 @@ class TimedMonitor(LightningMonitor):
 def _timed(name: str) -> Any:
     hook = getattr(LightningMonitor, name)
 
-    def wrapper(self: TimedMonitor, *args: Any) -> Any:
+    def wrapper(self: TimedMonitor, trainer: pl.Trainer, *args: Any) -> Any:
         start = time.perf_counter()
-        out = hook(self, *args)
+        out = hook(self, trainer, *args)
         elapsed = time.perf_counter() - start
         self.hook_seconds += elapsed
-        self.calls[name].append(elapsed)
+        self.calls[name].append((trainer.global_step, elapsed))
         return out
 
     return wrapper
@@ -151,11 +155,12 @@ def run(n_steps: int, config: MonitorConfig | str | None) -> dict[str, float]:
         out["alerts"] = len(monitor.alerts)
         out["analyses"] = monitor.monitor.n_analyses - 1  # without the final one
         out["norm_interval"] = monitor.grad_norm_schedule.interval
-        # typical per-step cost: sum over the per-step hooks of their median call
-        out["median_step"] = sum(statistics.median(c) for c in monitor.calls.values() if c)
-        # steady state: mean per step after the first 1000 steps (worker started, warmed up)
-        late = [sum(c[STEADY_FROM:]) / len(c[STEADY_FROM:]) for c in monitor.calls.values()]
-        out["steady_mean"] = sum(value for value in late if value == value)
+        # typical per-step cost: the median call of the hook that runs at every step
+        out["median_step"] = statistics.median(t for _, t in monitor.calls["on_train_batch_end"])
+        # steady state: mean per step after the first 1000 steps (worker started, warmed up);
+        # the norm hook runs only at the steps that compute the norm
+        late = sum(t for calls in monitor.calls.values() for step, t in calls if step > STEADY_FROM)
+        out["steady_mean"] = late / (n_steps - STEADY_FROM)
     return out
 
 

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
+import numpy as np
 
 from dynamics_stats.callbacks._grad_norm import total_grad_norm
 from dynamics_stats.callbacks._host import MonitorHost
 from dynamics_stats.callbacks.alerts import AlertHandler
 from dynamics_stats.callbacks.config import MonitorConfig
 from dynamics_stats.callbacks.monitor import MonitorActions
+from dynamics_stats.core.types import FloatArray
 from dynamics_stats.validate.roles import infer_role
 
 __all__ = ["LightningMonitor"]
@@ -91,8 +93,17 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._parameters: list[Any] = []  # trainable parameters, listed once at fit start
         self._param_group: dict[str, Any] | None = None  # of the first optimizer
         self.grad_norm_schedule = self._grad_norm_schedule()
+        self._norm_due = True  # compute the norm at the next optimizer step
+        self._step_tracker: Any = None  # Lightning's optimizer-step counter, read directly
         self.checkpoints: list[Path] = []
         self._unset_unused_hooks()
+        # between the steps that compute the norm, Lightning need not call the hook at all
+        self._toggles_norm_hook = _lightning_skips_unset_hooks() and not _overrides(
+            type(self), "on_before_optimizer_step"
+        )
+        self._reads_loss_every_step = self.config.check_loss_every_step
+        if self._reads_loss_every_step is None:  # at once when an intervention is on
+            self._reads_loss_every_step = stop_on_divergence is not None or checkpoint_before_spike
         self.report_dir: Path | None = None
 
     def _unset_unused_hooks(self) -> None:
@@ -104,7 +115,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         if not _lightning_skips_unset_hooks():
             return
         for name in _UNUSED_BATCH_HOOKS:
-            if getattr(type(self), name, None) is getattr(pl.Callback, name, None):
+            if not _overrides(type(self), name):
                 setattr(self, name, None)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -115,6 +126,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._logged_grad_key = None
         self._parameters = [p for p in pl_module.parameters() if p.requires_grad]
         self.grad_norm_schedule = self._grad_norm_schedule()
+        self._schedule_norm(self.grad_norm_schedule.due())  # for the first step
         hparams = {
             k: v
             for k, v in dict(pl_module.hparams).items()
@@ -125,17 +137,19 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self.monitor.hparams = hparams
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Keep the first optimizer's first parameter group (its ``lr`` is read each step)."""
+        """Keep the first optimizer's first parameter group and the optimizer-step counter."""
         optimizers = trainer.optimizers
         self._param_group = optimizers[0].param_groups[0] if optimizers else None
+        self._step_tracker = _optimizer_step_tracker(trainer)
 
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
     ) -> None:
-        """Compute the total gradient norm before clipping (unless the user logs one)."""
-        if self._logged_grad_key is None and self.grad_norm_schedule.due():
+        """Compute the total gradient norm before clipping, at the steps the schedule picks."""
+        if self._norm_due and self._logged_grad_key is None:
             parameters = self._parameters or list(pl_module.parameters())
             self._grad_norm = self.grad_norm_schedule.compute(lambda: total_grad_norm(parameters))
+        self._schedule_norm(False)
 
     def on_train_batch_end(
         self,
@@ -145,9 +159,32 @@ class LightningMonitor(MonitorHost, pl.Callback):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        """Run the per-step checks on the loss, gradient norm and learning rate."""
+        """Run the per-step checks on the loss, gradient norm and learning rate.
+
+        The common step (a loss, no gradient norm) takes the short path: the loss as a
+        float, the step from Lightning's counter, and `TrainingMonitor.observe_loss`.
+        """
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
-        step = trainer.global_step
+        tracker = self._step_tracker
+        step = trainer.global_step if tracker is None else tracker.completed
+        short = self._grad_norm is None and self._logged_grad_key is None
+        if short and step > 1 and loss is not None:
+            if self._reads_loss_every_step:
+                actions = self.monitor.observe_loss(step, float(loss))
+            else:  # the (detached) tensor is read with its block: no per-step device sync
+                actions = self.monitor.buffer_loss(step, loss)
+        else:
+            actions = self._observe_with_grad_norm(trainer, step, loss)
+        if not self._norm_due and self.grad_norm_schedule.due():
+            self._schedule_norm(self._logged_grad_key is None)
+        if actions.stop or actions.checkpoint or actions.probabilities:
+            self._apply(trainer, actions)
+
+    def _observe_with_grad_norm(self, trainer: pl.Trainer, step: int, loss: Any) -> MonitorActions:
+        """Run the per-step checks at a step with a gradient norm (computed or logged)."""
+        if self._step_tracker is not None and step != trainer.global_step:
+            self._step_tracker = None  # Lightning's counters changed: use the public step
+            step = trainer.global_step
         if step <= 1:
             self._logged_grad_key = _grad_norm_key(trainer.callback_metrics)
         if self._logged_grad_key is not None:
@@ -163,8 +200,33 @@ class LightningMonitor(MonitorHost, pl.Callback):
             learning_rate=None if lr is None else float(lr),
         )
         self._grad_norm = None
-        if actions.stop or actions.checkpoint or actions.probabilities:
-            self._apply(trainer, actions)
+        return actions
+
+    def _loss_to_array(self, values: list[Any]) -> FloatArray:
+        """Convert a block of buffered loss tensors (or numbers) to floats.
+
+        On an accelerator the block is stacked and copied at once (one synchronisation);
+        on the CPU one ``float()`` per value is faster than stacking.
+        """
+        if not getattr(values[0], "is_cpu", True):
+            import torch
+
+            try:
+                stacked = torch.stack(values).to("cpu", torch.float64).numpy().reshape(-1)
+            except (TypeError, RuntimeError):  # mixed numbers, devices or shapes
+                stacked = None
+            if stacked is not None and stacked.size == len(values):
+                return stacked
+        return np.array([float(value) for value in values], dtype=float)
+
+    def _schedule_norm(self, due: bool) -> None:
+        """Compute the gradient norm at the next optimizer step or not (and (un)set the hook)."""
+        self._norm_due = due
+        if self._toggles_norm_hook:
+            if due:
+                self.__dict__.pop("on_before_optimizer_step", None)
+            else:
+                self.on_before_optimizer_step = None  # type: ignore[assignment]
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Record the validation metrics Lightning collected."""
@@ -201,6 +263,32 @@ class LightningMonitor(MonitorHost, pl.Callback):
             self.checkpoints.append(path)
         if actions.stop:
             trainer.should_stop = True
+
+
+def _overrides(cls: type, hook: str) -> bool:
+    """Whether ``cls`` defines ``hook`` itself rather than inheriting LightningMonitor's."""
+    return getattr(cls, hook, None) not in (
+        getattr(pl.Callback, hook, None),
+        LightningMonitor.__dict__.get(hook),
+    )
+
+
+def _optimizer_step_tracker(trainer: pl.Trainer) -> Any:
+    """Lightning's counter behind ``trainer.global_step``, or None when it cannot be found.
+
+    ``trainer.global_step`` goes through four properties; the counter is one attribute
+    (``.completed``). It is used only while it agrees with ``global_step`` (checked here
+    and at every step with a gradient norm).
+    """
+    try:
+        loop = trainer.fit_loop.epoch_loop
+        if trainer.lightning_module.automatic_optimization:
+            tracker = loop.automatic_optimization.optim_progress.optimizer.step.total
+        else:
+            tracker = loop.manual_optimization.optim_step_progress.total
+        return tracker if tracker.completed == trainer.global_step else None
+    except AttributeError:
+        return None
 
 
 def _log_dir(trainer: pl.Trainer) -> Path:

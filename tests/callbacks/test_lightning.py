@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import logging
 import warnings
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("lightning")
@@ -17,6 +19,7 @@ import lightning.pytorch as pl  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 from dynamics_stats.callbacks import Alert, LightningMonitor, MonitorConfig  # noqa: E402
+from dynamics_stats.callbacks.lightning import _lightning_skips_unset_hooks  # noqa: E402
 from dynamics_stats.callbacks.monitor import REPORT_JSON, REPORT_TEXT  # noqa: E402
 from dynamics_stats.core.agent_result import AgentResult  # noqa: E402
 from dynamics_stats.core.errors import TrainingAlertWarning  # noqa: E402
@@ -52,7 +55,56 @@ class DigitsMLP(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
 
 
-def train(tmp_path: Path, lr: float, monitor: LightningMonitor, max_steps: int = 300) -> Any:
+class ManualDigitsMLP(DigitsMLP):
+    """The same model, optimised by hand (Lightning's manual optimization)."""
+
+    def __init__(self, lr: float) -> None:
+        super().__init__(lr)
+        self.automatic_optimization = False
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        optimizer = self.optimizers()
+        optimizer.zero_grad()
+        loss = super().training_step(batch, batch_idx)
+        self.manual_backward(loss)
+        optimizer.step()
+        return loss
+
+
+class SquaredErrorDigitsMLP(DigitsMLP):
+    """The same model fitted to one-hot targets by squared error: with a large LR its loss
+    overflows to inf and then NaN (cross-entropy saturates instead)."""
+
+    def training_step(self, batch: Any, batch_idx: int) -> Any:
+        x, y = batch
+        target = torch.nn.functional.one_hot(y, 10).float()
+        return torch.nn.functional.mse_loss(self.net(x), target)
+
+
+class StepRecorder(pl.Callback):
+    """Records ``trainer.global_step`` and the loss at the end of every training batch."""
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self.losses: list[float] = []
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, *args: Any
+    ) -> None:
+        self.steps.append(trainer.global_step)
+        self.losses.append(float(outputs["loss"]))
+
+
+def train(
+    tmp_path: Path,
+    lr: float,
+    monitor: pl.Callback,
+    max_steps: int = 300,
+    *,
+    module: type[DigitsMLP] = DigitsMLP,
+    extra_callbacks: tuple[pl.Callback, ...] = (),
+    **trainer_options: Any,
+) -> Any:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     x, y = load_digits(return_X_y=True)
@@ -64,19 +116,20 @@ def train(tmp_path: Path, lr: float, monitor: LightningMonitor, max_steps: int =
     trainer = pl.Trainer(
         max_steps=max_steps,
         default_root_dir=tmp_path,
-        callbacks=[monitor],
+        callbacks=[monitor, *extra_callbacks],
         val_check_interval=50,
         check_val_every_n_epoch=None,
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        **trainer_options,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrainingAlertWarning)
         warnings.filterwarnings("ignore", module="lightning")
         trainer.fit(
-            DigitsMLP(lr),
+            module(lr),
             torch.utils.data.DataLoader(train_set, batch_size=32, shuffle=True),
             torch.utils.data.DataLoader(val_set, batch_size=256),
         )
@@ -195,3 +248,115 @@ def test_unused_batch_hooks_are_unset_but_a_subclass_keeps_its_own(tmp_path: Pat
     train(tmp_path, lr=0.1, monitor=monitor, max_steps=20)
     assert steps == list(range(20))
     assert monitor.monitor.history.metrics["train_loss"].n_seen == 20
+
+
+def loss_history(monitor: LightningMonitor) -> tuple[list[float], list[float]]:
+    history = monitor.monitor.history.metrics["train_loss"]
+    return history.steps.tolist(), history.values.tolist()
+
+
+def test_buffered_losses_are_read_at_the_block_check_with_the_same_outcome(
+    tmp_path: Path,
+) -> None:
+    # the squared error with lr=10 overflows to inf/NaN within 20 steps: the buffered read
+    # must find the same first non-finite step, and the same alerts, as per-step reads
+    outcomes = []
+    for every_step in (True, False):
+        config = replace(INLINE, check_loss_every_step=every_step, grad_norm_every=5)
+        monitor = LightningMonitor(config)
+        assert monitor._reads_loss_every_step is every_step
+        train(
+            tmp_path / str(every_step),
+            lr=10.0,
+            monitor=monitor,
+            max_steps=150,
+            module=SquaredErrorDigitsMLP,
+        )
+        steps, values = loss_history(monitor)
+        alerts = sorted((a.kind, a.step, a.metric, a.statistic) for a in monitor.alerts)
+        outcomes.append((steps, np.array(values), alerts))
+    (steps, values, alerts), (buffered_steps, buffered_values, buffered_alerts) = outcomes
+    assert buffered_steps == steps == list(range(1, 151))
+    np.testing.assert_array_equal(buffered_values, values)
+    assert buffered_alerts == alerts
+    first_bad = steps[int(np.flatnonzero(~np.isfinite(values))[0])]
+    assert ("divergence", first_bad, "train_loss", "value") in buffered_alerts
+
+
+def test_the_loss_is_read_every_step_when_an_intervention_is_on() -> None:
+    assert not LightningMonitor()._reads_loss_every_step
+    assert LightningMonitor(stop_on_divergence=0.9)._reads_loss_every_step
+    assert LightningMonitor(checkpoint_before_spike=True)._reads_loss_every_step
+    config = MonitorConfig(check_loss_every_step=False)
+    assert not LightningMonitor(config, stop_on_divergence=0.9)._reads_loss_every_step
+
+
+def test_buffered_losses_of_mixed_kinds_are_converted_in_order() -> None:
+    values = [torch.tensor(1.5), 2.0, torch.tensor([3.0]), torch.tensor(float("nan"))]
+    converted = LightningMonitor()._loss_to_array(values)
+    np.testing.assert_array_equal(converted, [1.5, 2.0, 3.0, np.nan])
+
+
+@pytest.mark.parametrize(
+    ("module", "options"),
+    [
+        (DigitsMLP, {}),
+        (ManualDigitsMLP, {}),
+        (DigitsMLP, {"accumulate_grad_batches": 3}),
+    ],
+    ids=["automatic", "manual", "accumulated"],
+)
+def test_each_loss_is_recorded_at_lightnings_global_step(
+    tmp_path: Path, module: type[DigitsMLP], options: dict[str, Any]
+) -> None:
+    recorder = StepRecorder()
+    monitor = LightningMonitor(replace(INLINE, grad_norm_every=4))
+    train(
+        tmp_path,
+        lr=0.1,
+        monitor=monitor,
+        max_steps=40,
+        module=module,
+        extra_callbacks=(recorder,),
+        **options,
+    )
+    steps, values = loss_history(monitor)
+    assert monitor._step_tracker is not None  # the direct read of the counter was used
+    assert steps == recorder.steps
+    np.testing.assert_allclose(values, recorder.losses, rtol=1e-6)
+    norm_steps = monitor.monitor.history.metrics["grad_norm"].steps.tolist()
+    assert norm_steps and set(norm_steps) <= set(steps)
+
+
+def test_lightning_calls_the_norm_hook_only_at_the_steps_that_compute_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    hook = LightningMonitor.on_before_optimizer_step
+
+    def counted(self: LightningMonitor, trainer: pl.Trainer, *args: Any) -> None:
+        calls.append(trainer.global_step)
+        hook(self, trainer, *args)
+
+    monkeypatch.setattr(LightningMonitor, "on_before_optimizer_step", counted)
+    monitor = LightningMonitor(replace(INLINE, grad_norm_every=5))
+    train(tmp_path, lr=0.1, monitor=monitor, max_steps=60)
+    every_step = list(range(60))  # global_step before each update
+    assert calls == (every_step[::5] if _lightning_skips_unset_hooks() else every_step)
+    assert monitor.grad_norm_schedule.n_computed == 12
+
+
+def test_a_subclass_norm_hook_is_called_at_every_step(tmp_path: Path) -> None:
+    calls: list[int] = []
+
+    class CountingMonitor(LightningMonitor):
+        def on_before_optimizer_step(
+            self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
+        ) -> None:
+            calls.append(trainer.global_step)
+            super().on_before_optimizer_step(trainer, pl_module, optimizer)
+
+    monitor = CountingMonitor(replace(INLINE, grad_norm_every=5))
+    train(tmp_path, lr=0.1, monitor=monitor, max_steps=30)
+    assert calls == list(range(30))
+    assert monitor.monitor.history.metrics["grad_norm"].steps.tolist() == list(range(1, 31, 5))
