@@ -11,14 +11,27 @@ depend on that noise), how many full analyses came back, and an empty Lightning
 callback: the cost of Lightning calling a callback's hooks at every step, which no
 Lightning callback can go below.
 
+A second, finer measure interleaves within one long run: at every step the monitor is put
+into or taken out of ``trainer.callbacks`` (in random order within each pair of steps) and
+every step is timed, so the drift of the machine, slow next to a 2 ms step, cancels. The
+figure is the mean step time with the monitor over the mean without, with a bootstrap
+interval over step pairs. Its zero is checked with a callback whose hooks are all unset
+(Lightning calls none of them); a callback with one no-op per-step hook shows the least any
+Lightning callback costs. The monitor sees every second step, so its blocks (tested about
+every second of wall time) cover half as many steps: that overstates their share. It cannot
+charge the monitor for a background analysis worker slowing the training process, since
+the worker keeps running during the steps without the monitor; the paired runs above do.
+
 Prints figures; not a test.
 
-Usage: python benchmarks/bench_callback.py [N_STEPS] [PAIRS]
+Usage: python benchmarks/bench_callback.py [N_STEPS] [PAIRS] [INTERLEAVED_STEPS]
+(0 pairs or 0 interleaved steps skips that part.)
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import statistics
 import sys
 import tempfile
@@ -119,6 +132,102 @@ for _name in HOOKS:
     setattr(TimedMonitor, _name, _timed(_name))
 
 
+class NullCallback(pl.Callback):
+    """A callback whose hooks are all unset: Lightning calls none of them (a zero check)."""
+
+    def __init__(self, keep: tuple[str, ...] = ()) -> None:
+        for name in dir(pl.Callback):
+            if name.startswith("on_") and name not in keep:
+                setattr(self, name, None)
+
+
+class BatchEndNoOp(NullCallback):
+    """One per-step hook that does nothing: what Lightning's dispatch of a hook costs."""
+
+    def __init__(self) -> None:
+        super().__init__(keep=("on_train_batch_end",))
+
+
+class Interleaver(pl.Callback):
+    """Puts a callback into ``trainer.callbacks`` or takes it out every ``segment`` steps.
+
+    The callback is present for fit and train start (its set-up) and again for fit end;
+    within each pair of segments the order (with, without) is drawn at random. Records the
+    wall time of every step (one training batch start to the next) with its segment.
+    """
+
+    def __init__(self, callback: pl.Callback, segment: int = 1, seed: int = 0) -> None:
+        self.callback = callback
+        self.segment = segment
+        self.rng = random.Random(seed)
+        self.times: list[tuple[int, bool, float]] = []  # (segment index, with it, seconds)
+        self._last: float | None = None
+        self._with = True
+        self._order: tuple[bool, bool] = (True, False)
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any
+    ) -> None:
+        now = time.perf_counter()
+        index = trainer.global_step // self.segment
+        if self._last is not None:
+            self.times.append((self._segment, self._with, now - self._last))
+        if trainer.global_step % self.segment == 0:
+            if index % 2 == 0:
+                self._order = (True, False) if self.rng.random() < 0.5 else (False, True)
+            self._set(trainer, self._order[index % 2])
+        self._segment = index
+        self._last = time.perf_counter()  # the switch itself is not timed
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._set(trainer, True)  # the monitor's final analysis runs as usual
+
+    def _set(self, trainer: pl.Trainer, present: bool) -> None:
+        self._with = present
+        if present and self.callback not in trainer.callbacks:
+            trainer.callbacks.append(self.callback)
+        elif not present and self.callback in trainer.callbacks:
+            trainer.callbacks.remove(self.callback)
+
+
+def interleaved(n_steps: int, callback: pl.Callback) -> tuple[float, float, float]:
+    """Per-step cost of ``callback`` from one interleaved run.
+
+    Returns
+    -------
+    (float, float, float)
+        Mean step time with over without it, minus 1, in percent, and a 90% bootstrap
+        interval over segment pairs (pairs of steps by default).
+    """
+    torch.manual_seed(0)
+    switch = Interleaver(callback)
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = pl.Trainer(
+            max_steps=n_steps,
+            default_root_dir=tmp,
+            logger=False,
+            callbacks=[switch, callback],
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+        )
+        trainer.fit(DigitsMLP(), loader())
+    pairs: dict[int, list[list[float]]] = {}
+    for segment, present, seconds in switch.times:
+        if segment > 0:  # the first pair holds the warm-up
+            pairs.setdefault(segment // 2, [[], []])[present].append(seconds)
+    sums = [(sum(w), len(w), sum(wo), len(wo)) for wo, w in pairs.values() if w and wo]
+
+    def change(rows: list[tuple[float, int, float, int]]) -> float:
+        with_mean = sum(r[0] for r in rows) / sum(r[1] for r in rows)
+        without_mean = sum(r[2] for r in rows) / sum(r[3] for r in rows)
+        return 100 * (with_mean / without_mean - 1)
+
+    rng = random.Random(1)
+    draws = sorted(change(rng.choices(sums, k=len(sums))) for _ in range(2000))
+    return change(sums), draws[100], draws[1899]
+
+
 def loader() -> torch.utils.data.DataLoader:
     x, y = load_digits(return_X_y=True)
     data = torch.utils.data.TensorDataset(
@@ -167,6 +276,7 @@ def run(n_steps: int, config: MonitorConfig | str | None) -> dict[str, float]:
 def main() -> None:
     n_steps = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 12
+    interleaved_steps = int(sys.argv[3]) if len(sys.argv) > 3 else 30_000
     torch.set_num_threads(1)
     logging.getLogger("lightning").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
@@ -176,6 +286,10 @@ def main() -> None:
         "default: background analysis every 500": (MonitorConfig(), 1),
         "per-step checks only (no full analysis)": (
             MonitorConfig(analysis_every_n_steps=10**9),
+            1,
+        ),
+        "per-step checks, loss read at every step (NaN found at its step)": (
+            MonitorConfig(analysis_every_n_steps=10**9, check_loss_every_step=True),
             1,
         ),
         "inline analysis every 500, 1% time budget": (
@@ -196,6 +310,16 @@ def main() -> None:
         ),
     }
     run(200, None)  # warm-up: imports, first-call costs
+    if pairs > 0:
+        print_paired(n_steps, pairs, settings)
+    if interleaved_steps > 0:
+        print_interleaved(interleaved_steps)
+
+
+def print_paired(
+    n_steps: int, pairs: int, settings: dict[str, tuple[MonitorConfig | str, int]]
+) -> None:
+    """Run and print the paired runs (with and without the callback, one after the other)."""
     results: dict[str, list[tuple[dict[str, float], dict[str, float]]]] = {
         name: [] for name in settings
     }
@@ -214,6 +338,30 @@ def main() -> None:
         if "reader_median" in rows[0][1]:
             median_us = 1e6 * statistics.median(r["reader_median"] for _, r in rows)
             print(f"  reading the loss and the step: {median_us:.1f} us/step (median)")
+
+
+def print_interleaved(interleaved_steps: int) -> None:
+    """Run and print the step-by-step interleaved measures."""
+    print(f"interleaved step by step within one run of {interleaved_steps} steps:")
+    for name, make in (
+        ("all hooks unset (zero check)", NullCallback),
+        ("one no-op per-step hook (floor of a Lightning callback)", BatchEndNoOp),
+        ("empty Lightning callback (every hook a no-op)", EmptyCallback),
+        ("loss-and-step reader", LossReader),
+        ("default: background analysis every 500", lambda: LightningMonitor()),
+        (
+            "per-step checks only",
+            lambda: LightningMonitor(MonitorConfig(analysis_every_n_steps=10**9)),
+        ),
+        (
+            "per-step checks, loss read at every step",
+            lambda: LightningMonitor(
+                MonitorConfig(analysis_every_n_steps=10**9, check_loss_every_step=True)
+            ),
+        ),
+    ):
+        change, low, high = interleaved(interleaved_steps, make())
+        print(f"  {name}: mean step time {change:+.2f}% [90% interval {low:+.2f}, {high:+.2f}]")
 
 
 def _ratio_line(rows: list[tuple[dict[str, float], dict[str, float]]]) -> str:

@@ -1,6 +1,6 @@
 """`MetricWatch`: the per-step online checks of one metric (train loss or gradient norm).
 
-NaN/Inf at once (`MetricWatch.check`, one comparison per step); upward spikes against the
+The first NaN/Inf value, with its step (`MetricWatch.check`); upward spikes against the
 robust level of the last steps and lasting rises (by 25% or more) found by Bayesian online
 changepoint detection on block means, both on blocks of values (`MetricWatch.update_many`)
 so their cost is a few array operations per block. All on the log scale for positive

@@ -54,6 +54,12 @@ class LightningMonitor(MonitorHost, pl.Callback):
     (logged metrics at validation end) and ``gradient_clip_val``. Nothing intervenes
     unless asked.
 
+    The loss tensors are buffered and read once per block of steps (about every second),
+    which avoids a device synchronisation per step; a NaN/Inf loss is then reported at
+    the next block check, with its own step. With ``stop_on_divergence`` or
+    ``checkpoint_before_spike`` (or ``MonitorConfig(check_loss_every_step=True)``) the
+    loss is read at every step, so the intervention comes at the step.
+
     Parameters
     ----------
     config : MonitorConfig or None, default=None
@@ -161,8 +167,10 @@ class LightningMonitor(MonitorHost, pl.Callback):
     ) -> None:
         """Run the per-step checks on the loss, gradient norm and learning rate.
 
-        The common step (a loss, no gradient norm) takes the short path: the loss as a
-        float, the step from Lightning's counter, and `TrainingMonitor.observe_loss`.
+        The common step (a loss, no gradient norm) takes the short path: the step from
+        Lightning's counter, and the loss tensor buffered unread
+        (`TrainingMonitor.buffer_loss`), or read and checked at once
+        (`TrainingMonitor.observe_loss`) when ``check_loss_every_step`` asks for it.
         """
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         tracker = self._step_tracker
