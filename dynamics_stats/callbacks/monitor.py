@@ -198,24 +198,19 @@ class TrainingMonitor:
     def observe_loss(self, step: int, loss: float) -> MonitorActions:
         """Check the training loss of one step: `observe_step` with only ``loss``, faster.
 
-        The per-step path of a monitor that reads the loss at every step: two appends and
-        three comparisons unless the buffered block is due.
+        The per-step path of a monitor that reads the loss at every step: a finite loss is
+        buffered (`buffer_loss`), a NaN/Inf one has its block tested at once.
 
         Returns
         -------
         MonitorActions
         """
+        if math.isfinite(loss):
+            return self.buffer_loss(step, loss)
         self.last_step = step
         self._loss_steps.append(step)
         self._loss_values.append(loss)
         self._n_pending += 1
-        if (  # `_check_due` inlined: this runs at every step
-            math.isfinite(loss)
-            and self._n_pending < self._block
-            and step < self._next_analysis_step
-            and _now() - self._checked_at < self._max_delay
-        ):
-            return _NOTHING
         return self._process_block(step)
 
     def buffer_loss(self, step: int, loss: Any) -> MonitorActions:
