@@ -220,7 +220,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
             import torch
 
             try:
-                stacked = torch.stack(values).to("cpu", torch.float64).numpy().reshape(-1)
+                stacked = torch.stack(values).cpu().double().numpy().reshape(-1)
             except (TypeError, RuntimeError):  # mixed numbers, devices or shapes
                 stacked = None
             if stacked is not None and stacked.size == len(values):
