@@ -126,6 +126,11 @@ class MonitorConfig:
         check_int(self, "changepoint_block", low=1)
         check_int(self, "check_every_n_steps", low=1)
         check_float(self, "max_check_delay_seconds", low=0.0)
+        if self.check_loss_every_step not in (None, True, False):
+            raise ConfigError(
+                "MonitorConfig.check_loss_every_step must be True, False or None; got "
+                f"{self.check_loss_every_step!r}."
+            )
         if self.grad_norm_every is not None:
             check_int(self, "grad_norm_every", low=1)
         check_float(self, "grad_norm_cost_frac", low=0.0, high=1.0, low_open=True)

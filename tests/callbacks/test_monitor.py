@@ -169,6 +169,8 @@ def test_bad_config_values_are_refused() -> None:
         MonitorConfig(analysis_every_n_steps=0)
     with pytest.raises(ConfigError, match="MonitorConfig.analysis must be an AnalysisConfig"):
         MonitorConfig(analysis={"min_probability": 0.5})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="check_loss_every_step must be True, False or None"):
+        MonitorConfig(check_loss_every_step="yes")  # type: ignore[arg-type]
 
 
 def test_the_time_budget_postpones_full_analyses(rng: np.random.Generator) -> None:
