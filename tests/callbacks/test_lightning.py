@@ -360,3 +360,29 @@ def test_a_subclass_norm_hook_is_called_at_every_step(tmp_path: Path) -> None:
     train(tmp_path, lr=0.1, monitor=monitor, max_steps=30)
     assert calls == list(range(30))
     assert monitor.monitor.history.metrics["grad_norm"].steps.tolist() == list(range(1, 31, 5))
+
+
+class OnAccelerator(torch.Tensor):
+    """A CPU tensor that says it is not on the CPU (stands in for a GPU tensor)."""
+
+    @property
+    def is_cpu(self) -> bool:
+        return False
+
+
+def test_accelerator_losses_are_stacked_once_per_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    stacks: list[int] = []
+    stack = torch.stack
+
+    def counted(tensors: list[Any], *args: Any, **kwargs: Any) -> Any:
+        stacks.append(len(tensors))
+        return stack(tensors, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "stack", counted)
+    on_device = [torch.tensor(v).as_subclass(OnAccelerator) for v in (1.5, float("inf"), 0.25)]
+    converted = LightningMonitor()._loss_to_array(on_device)
+    np.testing.assert_array_equal(converted, [1.5, np.inf, 0.25])
+    assert stacks == [3]
+    mixed = [*on_device, 2.0]  # a plain number cannot be stacked: read one by one
+    converted = LightningMonitor()._loss_to_array(mixed)
+    np.testing.assert_array_equal(converted, [1.5, np.inf, 0.25, 2.0])
