@@ -162,6 +162,7 @@ class Interleaver(pl.Callback):
         self.rng = random.Random(seed)
         self.times: list[tuple[int, bool, float]] = []  # (segment index, with it, seconds)
         self._last: float | None = None
+        self._segment = 0
         self._with = True
         self._order: tuple[bool, bool] = (True, False)
 
