@@ -58,9 +58,11 @@ class MonitorConfig:
         ``checkpoint_before_spike`` every step is tested at once, so the checkpoint follows
         the spike.
     max_check_delay_seconds : float, default=1.0
-        The buffered block is tested once this much wall time has passed since the last
-        test, so a spike is reported within about a second of training (or at the next
-        step when a step takes longer).
+        Wall time a buffered block lasts: at each test the next block's size is set to the
+        steps this long takes at the step rate of the last block, so a spike is reported
+        within about a second of training (at the next step when a step takes longer)
+        without reading the clock at every step. When the steps suddenly slow down by a
+        factor k, one block lasts up to k times longer.
     check_loss_every_step : bool or None, default=None
         Read the training loss at every step, so a NaN/Inf loss is found at its own step.
         False: Lightning's loss tensors are buffered unread and read with their block

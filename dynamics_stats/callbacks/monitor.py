@@ -7,8 +7,9 @@ Per step the monitor only checks the values for NaN/Inf and buffers them (or, wi
 `TrainingMonitor.buffer_loss`, buffers the loss unread, e.g. a tensor, read with its block);
 about every ``max_check_delay_seconds`` (at most ``check_every_n_steps`` steps) the buffered
 block goes through the spike and changepoint tests and into the history in a few array
-operations, which keeps the cost to a few microseconds per step. A non-finite value read
-as a number and a due full analysis are handled at their own step.
+operations, which keeps the cost to a few microseconds per step. The block size is set at
+each check from the step rate of the last block, so the clock is not read at every step. A
+non-finite value read as a number and a due full analysis are handled at their own step.
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ class MonitorActions:
 
 
 _NOTHING = MonitorActions()
-_now = time.perf_counter
 _WATCHED = ("train_loss", "grad_norm")
 
 
@@ -147,11 +147,9 @@ class TrainingMonitor:
         }
         self._loss_steps = self._pending["train_loss"].steps  # for `observe_loss`
         self._loss_values = self._pending["train_loss"].values
-        self._n_pending = 0
-        # a spike must be seen at its own step to save a checkpoint before the next one
-        self._block = 1 if checkpoint_before_spike else config.check_every_n_steps
+        self._room = 1  # observations until the next block check: the first is checked
+        self._room_given = 1
         self._checked_at = time.perf_counter()
-        self._max_delay = config.max_check_delay_seconds
         self._next_analysis_step = config.analysis_every_n_steps
         self._alerted: set[str] = set()
         self._started = time.perf_counter()
@@ -190,8 +188,8 @@ class TrainingMonitor:
         if learning_rate is not None:
             pending["learning_rate"].steps.append(step)
             pending["learning_rate"].values.append(learning_rate)
-        self._n_pending += 1
-        if urgent or self._check_due(step):
+        self._room -= 1
+        if urgent or self._room <= 0 or step >= self._next_analysis_step:
             return self._process_block(step)
         return _NOTHING
 
@@ -210,7 +208,7 @@ class TrainingMonitor:
         self.last_step = step
         self._loss_steps.append(step)
         self._loss_values.append(loss)
-        self._n_pending += 1
+        self._room -= 1
         return self._process_block(step)
 
     def buffer_loss(self, step: int, loss: Any) -> MonitorActions:
@@ -228,22 +226,33 @@ class TrainingMonitor:
         self.last_step = step
         self._loss_steps.append(step)
         self._loss_values.append(loss)
-        self._n_pending += 1
-        if (  # `_check_due` inlined: this runs at every step
-            self._n_pending < self._block
-            and step < self._next_analysis_step
-            and _now() - self._checked_at < self._max_delay
-        ):
+        self._room -= 1
+        if self._room > 0 and step < self._next_analysis_step:
             return _NOTHING
         return self._process_block(step)
 
-    def _check_due(self, step: int) -> bool:
-        """Whether the buffered block should be tested now (size, analysis step or time)."""
-        return (
-            self._n_pending >= self._block
-            or step >= self._next_analysis_step
-            or _now() - self._checked_at >= self._max_delay
-        )
+    def loss_buffer(self) -> tuple[list[float], list[Any], int]:
+        """Return the lists `buffer_loss` appends to and how many losses fit before a check.
+
+        For a host's per-step fast path: it may append up to ``n_free`` (step, loss) pairs
+        to the two lists itself, each step at most one more than the one before, which is
+        what as many `buffer_loss` calls would do (none of them would be due for a check);
+        it then reports them with `note_buffered` before any other call.
+
+        Returns
+        -------
+        (list, list, int)
+            The step list, the loss list and ``n_free`` (0 or more).
+        """
+        to_analysis = self._next_analysis_step - self.last_step
+        n_free = max(min(self._room, to_analysis) - 1, 0)
+        return self._loss_steps, self._loss_values, n_free
+
+    def note_buffered(self, n_steps: int) -> None:
+        """Count ``n_steps`` losses a host appended to the `loss_buffer` lists itself."""
+        if n_steps > 0:
+            self._room -= n_steps
+            self.last_step = int(self._loss_steps[-1])
 
     def observe_validation(self, step: int, metrics: Mapping[str, float]) -> MonitorActions:
         """Record validation metrics (name -> value) at ``step``.
@@ -295,8 +304,7 @@ class TrainingMonitor:
             Whether to stop (a divergence, with ``stop_on_divergence``) and whether to save
             a checkpoint (a spike, with ``checkpoint_before_spike``).
         """
-        self._n_pending = 0
-        self._checked_at = time.perf_counter()
+        self._plan_next_check()
         stop = checkpoint = False
         for name, pending in self._pending.items():
             if not pending.values:
@@ -311,6 +319,23 @@ class TrainingMonitor:
                 stop |= alert.kind == "divergence" and self.stop_on_divergence is not None
                 checkpoint |= alert.statistic == "z_score" and self.checkpoint_before_spike
         return stop, checkpoint
+
+    def _plan_next_check(self) -> None:
+        """Set how many observations the next block holds, from the last block's step rate.
+
+        The block lasts about ``max_check_delay_seconds`` at that rate (at least one step,
+        at most ``check_every_n_steps``); with ``checkpoint_before_spike``, one step.
+        """
+        now = time.perf_counter()
+        n_done = self._room_given - self._room
+        elapsed = now - self._checked_at
+        self._checked_at = now
+        room = self.config.check_every_n_steps
+        if self.checkpoint_before_spike:  # a spike must be seen at its own step
+            room = 1
+        elif elapsed > 0 and n_done > 0:
+            room = min(room, int(n_done * self.config.max_check_delay_seconds / elapsed))
+        self._room = self._room_given = max(room, 1)
 
     @staticmethod
     def _check_block(watch: MetricWatch, steps: FloatArray, values: FloatArray) -> list[Alert]:
@@ -332,7 +357,7 @@ class TrainingMonitor:
             outcome = self.runner.submit(step, self.history.snapshot(), self.hparams)
         elif due and self._next_analysis_step <= step:
             # postponed (worker busy or over budget): retry at the next block, not every step
-            self._next_analysis_step = step + self._block
+            self._next_analysis_step = step + self._room
         actions = _NOTHING if outcome is None else self._use_result(*outcome)
         if due or outcome is not None:
             self.analysis_seconds += time.perf_counter() - started

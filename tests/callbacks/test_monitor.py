@@ -297,5 +297,79 @@ def test_buffered_losses_go_through_the_given_converter(rng: np.random.Generator
     monitor = TrainingMonitor(config, loss_to_array=convert)
     for step in range(1, 101):
         monitor.buffer_loss(step, f"{1 / step:.6f}")  # any object the converter reads
-    assert converted == [32, 32, 32]
-    assert monitor.history.metrics["train_loss"].values[-1] == pytest.approx(1 / 96, rel=1e-4)
+    assert converted == [1, 32, 32, 32]  # the first step alone (it sets the step rate)
+    assert monitor.history.metrics["train_loss"].values[-1] == pytest.approx(1 / 97, rel=1e-4)
+
+
+class FakeClock:
+    """A ``time`` stand-in whose ``perf_counter`` moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+def test_a_block_lasts_about_the_check_delay_at_the_last_step_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr("dynamics_stats.callbacks.monitor.time", clock)
+    sizes: list[int] = []
+
+    def convert(values: list[object]) -> np.ndarray:
+        sizes.append(len(values))
+        return np.array(values, dtype=float)
+
+    config = MonitorConfig(analysis_every_n_steps=10**6, max_check_delay_seconds=1.0)
+    monitor = TrainingMonitor(config, loss_to_array=convert)
+    for step in range(1, 1001):
+        clock.now += 0.01 if step <= 500 else 0.1  # the steps slow down tenfold at 500
+        monitor.buffer_loss(step, 1.0)
+    # one step alone, then about one second of steps at the rate of the block before
+    assert sizes[0] == 1
+    assert all(95 <= size <= 100 for size in sizes[2:5])
+    assert 95 <= max(sizes[5:]) <= 100  # the block that spans the slow-down: up to 10 s
+    assert all(9 <= size <= 10 for size in sizes[-3:])
+
+
+def test_steps_a_host_appends_itself_count_like_buffer_loss(rng: np.random.Generator) -> None:
+    loss, _ = healthy(rng, 1500)
+    loss[700:702] *= 30
+    config = MonitorConfig(
+        analysis_every_n_steps=400,
+        analysis_in_background=False,
+        max_analysis_time_frac=None,
+        check_every_n_steps=64,
+        max_check_delay_seconds=1e9,
+    )
+    outcomes = []
+    for direct in (False, True):
+        monitor = TrainingMonitor(config)
+        analysed: list[int | None] = []
+        n_direct = free = 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TrainingAlertWarning)
+            for step, value in enumerate(loss.tolist(), start=1):
+                if direct and free > 0:
+                    steps, values, _ = monitor.loss_buffer()
+                    steps.append(step)
+                    values.append(value)
+                    free -= 1
+                    n_direct += 1
+                    continue
+                monitor.note_buffered(n_direct)
+                n_direct = 0
+                actions = monitor.buffer_loss(step, value)
+                analysed.append(actions.analysed_step)
+                free = monitor.loss_buffer()[2] if direct else 0
+            monitor.note_buffered(n_direct)
+            monitor.finish(None)
+        history = monitor.history.metrics["train_loss"]
+        alerts = sorted((a.kind, a.step) for a in monitor.alerts if a.metric)
+        analysed = [step for step in analysed if step is not None]
+        outcomes.append((alerts, history.steps.tolist(), analysed, monitor.last_step))
+    assert ("loss_spikes", 701) in outcomes[0][0]
+    assert outcomes[0][2] == [400, 800, 1200]
+    assert outcomes[1] == outcomes[0]
