@@ -94,6 +94,14 @@ class GradNormSchedule:
         self._countdown = self.interval - 1
         return True
 
+    def steps_before_due(self) -> int:
+        """How many coming `due` calls return False (0: the next one returns True)."""
+        return self._countdown
+
+    def skip(self, n_steps: int) -> None:
+        """Count ``n_steps`` steps (at most `steps_before_due`) without calling `due`."""
+        self._countdown -= min(n_steps, self._countdown)
+
     def compute(self, norm: Callable[[], float | None]) -> float | None:
         """Call ``norm()`` and time it (the time sets the interval when ``every`` is None)."""
         start = time.perf_counter()

@@ -56,7 +56,9 @@ class LightningMonitor(MonitorHost, pl.Callback):
 
     The loss tensors are buffered and read once per block of steps (about every second),
     which avoids a device synchronisation per step; a NaN/Inf loss is then reported at
-    the next block check, with its own step. With ``stop_on_divergence`` or
+    the next block check, with its own step. At a step where nothing else is due (no
+    gradient norm, no check, no analysis) the hook only appends the step and the loss
+    tensor to the monitor's buffer. With ``stop_on_divergence`` or
     ``checkpoint_before_spike`` (or ``MonitorConfig(check_loss_every_step=True)``) the
     loss is read at every step, so the intervention comes at the step.
 
@@ -101,6 +103,11 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self.grad_norm_schedule = self._grad_norm_schedule()
         self._norm_due = True  # compute the norm at the next optimizer step
         self._step_tracker: Any = None  # Lightning's optimizer-step counter, read directly
+        self._automatic_optimization = True
+        # coming batches that only buffer their loss (`TrainingMonitor.loss_buffer`)
+        self._n_free = self._n_granted = 0
+        self._free_steps: list[float] = []
+        self._free_losses: list[Any] = []
         self.checkpoints: list[Path] = []
         self._unset_unused_hooks()
         # between the steps that compute the norm, Lightning need not call the hook at all
@@ -128,6 +135,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         """Start a fresh monitor and record the clipping threshold and hyper-parameters."""
         self.monitor.close()
         self.monitor = self._new_monitor()
+        self._n_free = self._n_granted = 0
         self.checkpoints = []
         self._logged_grad_key = None
         self._parameters = [p for p in pl_module.parameters() if p.requires_grad]
@@ -147,6 +155,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         optimizers = trainer.optimizers
         self._param_group = optimizers[0].param_groups[0] if optimizers else None
         self._step_tracker = _optimizer_step_tracker(trainer)
+        self._automatic_optimization = bool(pl_module.automatic_optimization)
 
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
@@ -167,12 +176,19 @@ class LightningMonitor(MonitorHost, pl.Callback):
     ) -> None:
         """Run the per-step checks on the loss, gradient norm and learning rate.
 
-        The common step (a loss, no gradient norm) takes the short path: the step from
-        Lightning's counter, and the loss tensor buffered unread
-        (`TrainingMonitor.buffer_loss`), or read and checked at once
+        At a free step (nothing due; see `_grant_free_steps`) the step from Lightning's
+        counter and the loss tensor go straight into the monitor's buffer. Otherwise a step
+        with a loss and no gradient norm takes the short path: the loss tensor buffered
+        unread (`TrainingMonitor.buffer_loss`), or read and checked at once
         (`TrainingMonitor.observe_loss`) when ``check_loss_every_step`` asks for it.
         """
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if self._n_free and loss is not None:  # the per-step fast path
+            self._n_free -= 1
+            self._free_steps.append(self._step_tracker.completed)
+            self._free_losses.append(loss)
+            return
+        self._settle_free_steps()
         tracker = self._step_tracker
         step = trainer.global_step if tracker is None else tracker.completed
         short = self._grad_norm is None and self._logged_grad_key is None
@@ -187,6 +203,35 @@ class LightningMonitor(MonitorHost, pl.Callback):
             self._schedule_norm(self._logged_grad_key is None)
         if actions.stop or actions.checkpoint or actions.probabilities:
             self._apply(trainer, actions)
+        if step > 1:
+            self._grant_free_steps()
+
+    def _grant_free_steps(self) -> None:
+        """Let the coming batches only buffer their loss, while nothing else is due.
+
+        That is until the monitor's next check or analysis and the next gradient norm;
+        only with automatic optimization (one optimizer step per batch at most, as
+        `TrainingMonitor.loss_buffer` requires) and when the loss is not read every step.
+        """
+        if (
+            self._norm_due
+            or self._reads_loss_every_step
+            or self._logged_grad_key is not None
+            or self._step_tracker is None
+            or not self._automatic_optimization
+        ):
+            return
+        self._free_steps, self._free_losses, n_free = self.monitor.loss_buffer()
+        n_free = min(n_free, self.grad_norm_schedule.steps_before_due())
+        self._n_free = self._n_granted = n_free
+
+    def _settle_free_steps(self) -> None:
+        """Count the free steps taken since the grant in the monitor and the norm schedule."""
+        n_taken = self._n_granted - self._n_free
+        if n_taken:
+            self.monitor.note_buffered(n_taken)
+            self.grad_norm_schedule.skip(n_taken)
+        self._n_free = self._n_granted = 0
 
     def _observe_with_grad_norm(self, trainer: pl.Trainer, step: int, loss: Any) -> MonitorActions:
         """Run the per-step checks at a step with a gradient norm (computed or logged)."""
@@ -240,6 +285,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         """Record the validation metrics Lightning collected."""
         if trainer.sanity_checking:
             return
+        self._settle_free_steps()
         metrics = {
             name: float(value)
             for name, value in trainer.callback_metrics.items()
@@ -250,6 +296,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Run the final analysis and write it next to the run's logs."""
+        self._settle_free_steps()
         self.report_dir = _log_dir(trainer)
         out_dir = self.report_dir if trainer.is_global_zero else None
         self.monitor.finish(out_dir)

@@ -18,7 +18,12 @@ torch = pytest.importorskip("torch")
 import lightning.pytorch as pl  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
-from dynamics_stats.callbacks import Alert, LightningMonitor, MonitorConfig  # noqa: E402
+from dynamics_stats.callbacks import (  # noqa: E402
+    Alert,
+    LightningMonitor,
+    MonitorConfig,
+    TrainingMonitor,
+)
 from dynamics_stats.callbacks.lightning import _lightning_skips_unset_hooks  # noqa: E402
 from dynamics_stats.callbacks.monitor import REPORT_JSON, REPORT_TEXT  # noqa: E402
 from dynamics_stats.core.agent_result import AgentResult  # noqa: E402
@@ -326,6 +331,29 @@ def test_each_loss_is_recorded_at_lightnings_global_step(
     np.testing.assert_allclose(values, recorder.losses, rtol=1e-6)
     norm_steps = monitor.monitor.history.metrics["grad_norm"].steps.tolist()
     assert norm_steps and set(norm_steps) <= set(steps)
+
+
+def test_most_steps_only_append_to_the_buffer_and_every_loss_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    appended: list[int] = []
+    note_buffered = TrainingMonitor.note_buffered
+
+    def counted(self: TrainingMonitor, n_steps: int) -> None:
+        appended.append(n_steps)
+        note_buffered(self, n_steps)
+
+    monkeypatch.setattr(TrainingMonitor, "note_buffered", counted)
+    recorder = StepRecorder()
+    monitor = LightningMonitor(replace(INLINE, grad_norm_every=16))
+    train(tmp_path, lr=0.1, monitor=monitor, extra_callbacks=(recorder,))
+    steps, values = loss_history(monitor)
+    assert steps == recorder.steps == list(range(1, 301))
+    np.testing.assert_allclose(values, recorder.losses, rtol=1e-6)
+    # the others: 2 per 16-step norm cycle (38), one after each validation (6), each
+    # analysis (3) and each block check (a few)
+    assert sum(appended) >= 240
+    assert monitor.monitor.history.metrics["grad_norm"].steps.tolist() == list(range(1, 301, 16))
 
 
 def test_lightning_calls_the_norm_hook_only_at_the_steps_that_compute_it(
