@@ -17,7 +17,8 @@ every step is timed, so the drift of the machine, slow next to a 2 ms step, canc
 figure is the mean step time with the monitor over the mean without, with a bootstrap
 interval over step pairs. Its zero is checked with a callback whose hooks are all unset
 (Lightning calls none of them); a callback with one no-op per-step hook shows the least any
-Lightning callback costs. The monitor sees every second step, so its blocks (tested about
+Lightning callback costs, and one that only appends each step's loss tensor to a list the
+least a monitor that keeps every loss costs. The monitor sees every second step, so its blocks (tested about
 every second of wall time) cover half as many steps: that overstates their share. It cannot
 charge the monitor for a background analysis worker slowing the training process, since
 the worker keeps running during the steps without the monitor; the paired runs above do.
@@ -146,6 +147,24 @@ class BatchEndNoOp(NullCallback):
 
     def __init__(self) -> None:
         super().__init__(keep=("on_train_batch_end",))
+
+
+class LossAppender(NullCallback):
+    """Keeps every step's loss tensor unread in a list emptied every 512 steps, nothing else.
+
+    The least a monitor that sees every loss does through a Lightning hook.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(keep=("on_train_batch_end",))
+        self.losses: list[tuple[int, Any]] = []
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, *args: Any
+    ) -> None:
+        self.losses.append((trainer.global_step, outputs["loss"]))
+        if len(self.losses) == 512:
+            self.losses.clear()
 
 
 class Interleaver(pl.Callback):
@@ -348,7 +367,8 @@ def print_interleaved(interleaved_steps: int) -> None:
         ("all hooks unset (zero check)", NullCallback),
         ("one no-op per-step hook (floor of a Lightning callback)", BatchEndNoOp),
         ("empty Lightning callback (every hook a no-op)", EmptyCallback),
-        ("loss-and-step reader", LossReader),
+        ("loss-tensor appender (floor of a monitor that keeps every loss)", LossAppender),
+        ("loss-and-step reader (reads each loss as a number)", LossReader),
         ("default: background analysis every 500", lambda: LightningMonitor()),
         (
             "per-step checks only",
