@@ -18,10 +18,11 @@ figure is the mean step time with the monitor over the mean without, with a boot
 interval over step pairs. Its zero is checked with a callback whose hooks are all unset
 (Lightning calls none of them); a callback with one no-op per-step hook shows the least any
 Lightning callback costs, and one that only appends each step's loss tensor to a list the
-least a monitor that keeps every loss costs. The monitor sees every second step, so its blocks (tested about
-every second of wall time) cover half as many steps: that overstates their share. It cannot
-charge the monitor for a background analysis worker slowing the training process, since
-the worker keeps running during the steps without the monitor; the paired runs above do.
+least a monitor that keeps every loss costs. The monitor sees every second step, so its
+blocks (tested about every second of wall time) cover half as many steps: that overstates
+their share. It cannot charge the monitor for a background analysis worker slowing the
+training process, since the worker keeps running during the steps without the monitor; the
+paired runs above do.
 
 Prints figures; not a test.
 

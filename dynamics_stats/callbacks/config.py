@@ -18,7 +18,9 @@ class MonitorConfig:
     Parameters
     ----------
     analysis_every_n_steps : int, default=500
-        Steps between two full calibrated analyses of the history so far.
+        Steps between two full calibrated analyses of the history so far. Lightning's
+        buffered losses start a due analysis at the next check of the buffered steps
+        (within about ``max_check_delay_seconds``).
     analyze_on_validation : bool, default=False
         Also run the full analysis after each validation (at most one pending at a time).
     analysis_in_background : bool, default=True

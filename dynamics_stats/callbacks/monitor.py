@@ -9,7 +9,8 @@ about every ``max_check_delay_seconds`` (at most ``check_every_n_steps`` steps) 
 block goes through the spike and changepoint tests and into the history in a few array
 operations, which keeps the cost to a few microseconds per step. The block size is set at
 each check from the step rate of the last block, so the clock is not read at every step. A
-non-finite value read as a number and a due full analysis are handled at their own step.
+non-finite value read as a number is handled at its own step, and so is a due full analysis
+(with `TrainingMonitor.buffer_loss`, at the next block check).
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ class TrainingMonitor:
         ``loss`` (e.g. a tensor) is converted with its whole block by ``loss_to_array`` at
         the next check of the buffered steps, so a NaN/Inf loss is found there (with its
         own step) rather than at once: at most ``check_every_n_steps`` steps or about
-        ``max_check_delay_seconds`` later.
+        ``max_check_delay_seconds`` later. A due full analysis also waits for that check.
 
         Returns
         -------
@@ -227,7 +228,7 @@ class TrainingMonitor:
         self._loss_steps.append(step)
         self._loss_values.append(loss)
         self._room -= 1
-        if self._room > 0 and step < self._next_analysis_step:
+        if self._room > 0:
             return _NOTHING
         return self._process_block(step)
 
@@ -235,18 +236,16 @@ class TrainingMonitor:
         """Return the lists `buffer_loss` appends to and how many losses fit before a check.
 
         For a host's per-step fast path: it may append up to ``n_free`` (step, loss) pairs
-        to the two lists itself, each step at most one more than the one before, which is
-        what as many `buffer_loss` calls would do (none of them would be due for a check);
-        it then reports them with `note_buffered` before any other call.
+        to the two lists itself, steps in order, which is what as many `buffer_loss` calls
+        would do (none of them would be due for a check); it then reports them with
+        `note_buffered` before any other call.
 
         Returns
         -------
         (list, list, int)
             The step list, the loss list and ``n_free`` (0 or more).
         """
-        to_analysis = self._next_analysis_step - self.last_step
-        n_free = max(min(self._room, to_analysis) - 1, 0)
-        return self._loss_steps, self._loss_values, n_free
+        return self._loss_steps, self._loss_values, max(self._room - 1, 0)
 
     def note_buffered(self, n_steps: int) -> None:
         """Count ``n_steps`` losses a host appended to the `loss_buffer` lists itself."""
