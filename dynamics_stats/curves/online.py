@@ -103,21 +103,34 @@ class RobustWindow:
         if self.n_seen % self.every == 0 or self.n_seen <= self.size:
             self._recompute()
 
-    def extend_until_recompute(self, values: FloatArray) -> int:
-        """Add finite values up to the next recomputation; return how many were added.
+    def extend(self, values: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Add finite values as `update` would, one by one, in a few array operations.
 
-        Adds ``values`` from the start until the window next recomputes its statistics (or
-        all of them), exactly as that many `update` calls would, in a few array operations.
         Only for a full window (``n_seen >= size``); values must be finite.
+
+        Returns
+        -------
+        (numpy.ndarray, numpy.ndarray)
+            For each value, the median and the MAD the window held just before it was added.
         """
-        room = self.every - self.n_seen % self.every
-        chunk = values[:room]
-        slots = (self.n_seen + np.arange(chunk.size)) % self.size
-        self._buffer[slots] = chunk
-        self.n_seen += chunk.size
-        if self.n_seen % self.every == 0:
-            self._recompute()
-        return int(chunk.size)
+        n_values = values.size
+        # after j more values the window recomputes when (n_seen + j) % every == 0, from the
+        # last `size` values: combined[j : j + size], with the buffer oldest first
+        ends = np.arange(self.every - self.n_seen % self.every, n_values + 1, self.every)
+        oldest = self.n_seen % self.size
+        combined = np.concatenate((self._buffer[oldest:], self._buffer[:oldest], values))
+        windows = np.lib.stride_tricks.sliding_window_view(combined, self.size)[ends]
+        medians = _row_medians(windows)
+        mads = _row_medians(np.abs(windows - medians[:, None]))
+        medians = np.concatenate(([self.median], medians))
+        mads = np.concatenate(([self.mad], mads))
+        # value i is compared with the statistics of the last recomputation before it
+        before = np.searchsorted(ends, np.arange(n_values), side="right")
+        kept = values[-self.size :]
+        self._buffer[(self.n_seen + n_values - kept.size + np.arange(kept.size)) % self.size] = kept
+        self.n_seen += n_values
+        self.median, self.mad = float(medians[-1]), float(mads[-1])
+        return medians[before], mads[before]
 
     def _recompute(self) -> None:
         filled = self._buffer[: min(self.n_seen, self.size)]
@@ -133,6 +146,16 @@ def _median(values: FloatArray) -> float:
         return float(np.partition(values, middle)[middle])
     part = np.partition(values, (middle - 1, middle))
     return 0.5 * float(part[middle - 1] + part[middle])
+
+
+def _row_medians(rows: FloatArray) -> FloatArray:
+    """Median of each row, computed as `_median` computes one (the same floats)."""
+    n = rows.shape[1]
+    middle = n // 2
+    if n % 2:
+        return np.partition(rows, middle, axis=1)[:, middle]
+    part = np.partition(rows, (middle - 1, middle), axis=1)
+    return 0.5 * (part[:, middle - 1] + part[:, middle])
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +267,9 @@ class SpikeTest:
     def update_many(self, values: FloatArray) -> SpikeBlock:
         """Test a block of values in order; the same outcome as one `update` per value.
 
-        Between two recomputations of the window statistics every value is compared with
-        the same median and MAD, so such a stretch is tested with a few array operations;
-        warm-up and non-finite values go through `update` one at a time.
+        Once the window is full, the statistics every value is compared with come from one
+        vectorised pass over the block (`RobustWindow.extend`); warm-up values go through
+        `update` one at a time.
 
         Returns
         -------
@@ -256,35 +279,29 @@ class SpikeTest:
         z_scores = np.full(values.size, np.nan)
         starts: list[int] = []
         position = 0
-        while position < values.size:
-            stats = self._stats
-            if stats.n_seen < max(stats.size, self.min_points) or not math.isfinite(
-                values[position]
-            ):
-                update = self.update(float(values[position]))
-                z_scores[position] = update.z_score
-                if update.starts_region:
-                    starts.append(position)
-                position += 1
-                continue
-            finite = np.isfinite(values[position:])
-            stretch = values[position:][: int(np.argmin(finite)) if not finite.all() else None]
-            n_added = self._test_stretch(stretch, z_scores[position:], starts, position)
-            position += n_added
+        stats = self._stats
+        while position < values.size and stats.n_seen < max(stats.size, self.min_points):
+            update = self.update(float(values[position]))
+            z_scores[position] = update.z_score
+            if update.starts_region:
+                starts.append(position)
+            position += 1
+        if position < values.size:
+            self._test_warm(values[position:], z_scores[position:], starts, position)
         return SpikeBlock(z_scores=z_scores, region_starts=tuple(starts))
 
-    def _test_stretch(
-        self, stretch: FloatArray, z_out: FloatArray, starts: list[int], offset: int
-    ) -> int:
-        """Test finite values against the current statistics, up to the next recomputation."""
-        stats = self._stats
-        median = stats.median
-        scale = max(_MAD_TO_SIGMA * stats.mad, self.min_scale)
-        n_added = stats.extend_until_recompute(stretch)
-        tested = stretch[:n_added]
-        z_scores = (tested - median) / scale
-        z_out[:n_added] = z_scores
-        spikes = np.flatnonzero((z_scores > self.z_threshold) & (tested - median >= self.min_jump))
+    def _test_warm(
+        self, values: FloatArray, z_out: FloatArray, starts: list[int], offset: int
+    ) -> None:
+        """Test values once the window is full (non-finite ones are calm and not added)."""
+        finite = np.isfinite(values)
+        tested = values[finite]
+        medians, mads = self._stats.extend(tested)
+        excess = tested - medians
+        z_scores = excess / np.maximum(_MAD_TO_SIGMA * mads, self.min_scale)
+        z_out[finite] = z_scores
+        is_spike = (z_scores > self.z_threshold) & (excess >= self.min_jump)
+        spikes = np.flatnonzero(finite)[is_spike]
         calm = self._calm
         previous = -1
         for index in spikes.tolist():
@@ -292,8 +309,7 @@ class SpikeTest:
             if calm >= self.cooldown:
                 starts.append(offset + index)
             calm, previous = 0, index
-        self._calm = calm + n_added - previous - 1
-        return n_added
+        self._calm = calm + values.size - previous - 1
 
 
 @dataclass(slots=True)

@@ -166,20 +166,27 @@ def test_spike_test_can_require_a_minimum_jump() -> None:
     assert strict.update(2.0).is_spike
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(30))
 def test_spike_test_on_blocks_matches_one_update_per_value(seed: int) -> None:
     """update_many gives the same z-scores, region starts and state, whatever the blocks."""
     rng = np.random.default_rng(seed)
-    values = rng.normal(0, 1, int(rng.integers(1, 700)))
-    n_spikes = int(rng.integers(0, 20))
+    values = rng.normal(0, 1, int(rng.integers(1, 2000)))
+    n_spikes = int(rng.integers(0, 40))
     values[rng.integers(0, values.size, n_spikes)] += rng.normal(8, 3, n_spikes)
-    values[rng.integers(0, values.size, 2)] = [math.nan, math.inf]
-    options = {"min_jump": float(rng.uniform(0, 2)), "cooldown": int(rng.integers(0, 12))}
+    n_bad = int(rng.integers(0, 6))
+    values[rng.integers(0, values.size, n_bad)] = rng.choice([math.nan, math.inf], n_bad)
+    options = {
+        "min_jump": float(rng.uniform(0, 2)),
+        "cooldown": int(rng.integers(0, 12)),
+        "window": int(rng.choice([8, 64, 65])),
+        "refresh_every": int(rng.choice([1, 16, 64, 100])),
+    }
     one_by_one, blocked = SpikeTest(**options), SpikeTest(**options)
     updates = [one_by_one.update(float(x)) for x in values]
+    longest = int(rng.choice([40, 700]))
     z_scores, starts, position = [], [], 0
     while position < values.size:
-        block = blocked.update_many(values[position : position + int(rng.integers(1, 40))])
+        block = blocked.update_many(values[position : position + int(rng.integers(1, longest))])
         z_scores.append(block.z_scores)
         starts += [position + i for i in block.region_starts]
         position += block.z_scores.size
