@@ -103,7 +103,6 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self.grad_norm_schedule = self._grad_norm_schedule()
         self._norm_due = True  # compute the norm at the next optimizer step
         self._step_tracker: Any = None  # Lightning's optimizer-step counter, read directly
-        self._automatic_optimization = True
         # coming batches that only buffer their loss (`TrainingMonitor.loss_buffer`)
         self._n_free = self._n_granted = 0
         self._free_steps: list[float] = []
@@ -155,7 +154,6 @@ class LightningMonitor(MonitorHost, pl.Callback):
         optimizers = trainer.optimizers
         self._param_group = optimizers[0].param_groups[0] if optimizers else None
         self._step_tracker = _optimizer_step_tracker(trainer)
-        self._automatic_optimization = bool(pl_module.automatic_optimization)
 
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
@@ -209,16 +207,14 @@ class LightningMonitor(MonitorHost, pl.Callback):
     def _grant_free_steps(self) -> None:
         """Let the coming batches only buffer their loss, while nothing else is due.
 
-        That is until the monitor's next check or analysis and the next gradient norm;
-        only with automatic optimization (one optimizer step per batch at most, as
-        `TrainingMonitor.loss_buffer` requires) and when the loss is not read every step.
+        That is until the monitor's next block check and the next gradient norm, and only
+        when the step is read from Lightning's counter and the loss is not read every step.
         """
         if (
             self._norm_due
             or self._reads_loss_every_step
             or self._logged_grad_key is not None
             or self._step_tracker is None
-            or not self._automatic_optimization
         ):
             return
         self._free_steps, self._free_losses, n_free = self.monitor.loss_buffer()
