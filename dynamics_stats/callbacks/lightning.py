@@ -56,9 +56,9 @@ class LightningMonitor(MonitorHost, pl.Callback):
 
     The loss tensors are buffered and read once per block of steps (about every second),
     which avoids a device synchronisation per step; a NaN/Inf loss is then reported at
-    the next block check, with its own step. At a step where nothing else is due (no
-    gradient norm, no check, no analysis) the hook only appends the step and the loss
-    tensor to the monitor's buffer. With ``stop_on_divergence`` or
+    the next block check, with its own step (a due full analysis also waits for it). At a
+    step where nothing else is due (no gradient norm, no block check) the hook only appends
+    the step and the loss tensor to the monitor's buffer. With ``stop_on_divergence`` or
     ``checkpoint_before_spike`` (or ``MonitorConfig(check_loss_every_step=True)``) the
     loss is read at every step, so the intervention comes at the step.
 
