@@ -139,17 +139,12 @@ class RobustWindow:
 
 
 def _median(values: FloatArray) -> float:
-    """Median of finite values; ``np.partition`` directly (np.median's overhead is larger)."""
-    n = values.size
-    middle = n // 2
-    if n % 2:
-        return float(np.partition(values, middle)[middle])
-    part = np.partition(values, (middle - 1, middle))
-    return 0.5 * float(part[middle - 1] + part[middle])
+    """Median of finite values (one row of `_row_medians`, so both give the same floats)."""
+    return float(_row_medians(values.reshape(1, -1))[0])
 
 
 def _row_medians(rows: FloatArray) -> FloatArray:
-    """Median of each row, computed as `_median` computes one (the same floats)."""
+    """Median of each row; ``np.partition`` directly (np.median's overhead is larger)."""
     n = rows.shape[1]
     middle = n // 2
     if n % 2:
