@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from dynamics_stats.core.errors import UnknownNameError
 from dynamics_stats.core.report import ValidationReport
@@ -24,7 +26,7 @@ from dynamics_stats.core.types import (
 __all__ = ["MetricSeries", "TrainingArtifacts"]
 
 
-def _readonly(array: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+def _readonly(array: NDArray[Any]) -> NDArray[Any]:
     array = np.ascontiguousarray(array)
     array.setflags(write=False)
     return array
@@ -186,7 +188,7 @@ class TrainingArtifacts:
             "format": self.format,
             "step_unit": self.step_unit,
             "files": list(self.files),
-            "primary": dict(self.primary),
+            "primary": {role: name for role, name in self.primary.items()},
             "metrics": [m.describe() for m in self.metrics],
             "hparams": dict(self.hparams),
             "validation": self.report.to_dict(),

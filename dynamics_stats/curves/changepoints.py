@@ -25,7 +25,7 @@ _EXTRA_PARAMS_OF_SPLIT = 2
 def _robust_sigma(y: FloatArray) -> float:
     d = np.diff(y)
     mad = float(np.median(np.abs(d - np.median(d)))) if len(d) else 0.0
-    return max(1.4826 * mad / math.sqrt(2.0), 1e-9 * (np.abs(y).max() + 1e-12))
+    return max(1.4826 * mad / math.sqrt(2.0), 1e-9 * float(np.abs(y).max() + 1e-12))
 
 
 def _rss_poly(x: FloatArray, y: FloatArray, degree: int) -> float:

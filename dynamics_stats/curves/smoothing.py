@@ -48,7 +48,7 @@ def _concentrated_loglike(y: FloatArray, ratio: float) -> tuple[float, float]:
     return float(-0.5 * np.sum(np.log(sigma2 * f[keep]) + 1.0)), sigma2
 
 
-def _fit_grid(y: FloatArray, n_grid: int) -> tuple[np.ndarray, bool]:  # type: ignore[type-arg]
+def _fit_grid(y: FloatArray, n_grid: int) -> tuple[FloatArray, bool]:
     ratios = np.logspace(-10, 2, n_grid)
     fits = [_concentrated_loglike(y, r) for r in ratios]
     best = int(np.argmax([ll for ll, _ in fits]))
@@ -56,7 +56,7 @@ def _fit_grid(y: FloatArray, n_grid: int) -> tuple[np.ndarray, bool]:  # type: i
     return np.array([sigma2, sigma2 * ratios[best]]), 0 < best < n_grid - 1
 
 
-def _fit_mle(y: FloatArray) -> tuple[np.ndarray, bool]:  # type: ignore[type-arg]
+def _fit_mle(y: FloatArray) -> tuple[FloatArray, bool]:
     from statsmodels.tsa.statespace.structural import UnobservedComponents
 
     with warnings.catch_warnings():
@@ -159,12 +159,11 @@ def smooth_curve(series: MetricSeries, *, config: SmoothingConfig) -> SmoothedCu
             series, is_log, bin_steps, y, (y, nan, nan, nan), width, n_finite, "too_short", False
         )
     try:
-        *states, converged = _state_space(y, config)
+        level, level_se, slope, slope_se, converged = _state_space(y, config)
         method = "smooth_trend" if config.method == "grid" else "smooth_trend_mle"
     except ModelFitError:
-        *states, converged = _ewma(y)
+        level, level_se, slope, slope_se, converged = _ewma(y)
         method = "ewma_fallback"
-    level, level_se, slope, slope_se = states
     states = (level, level_se, slope / width, slope_se / width)
     return _curve(series, is_log, bin_steps, y, states, width, n_finite, method, bool(converged))
 

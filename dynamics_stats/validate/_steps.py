@@ -35,7 +35,7 @@ def _positions_without_steps(
     if np.isfinite(epoch).all() and len(epoch):
         if np.allclose(epoch, np.round(epoch)):
             return epoch.copy(), "epoch", []
-        ranks = pd.Series(epoch).rank(method="dense").to_numpy(float) - 1
+        ranks = np.asarray(pd.Series(epoch).rank(method="dense"), dtype=np.float64) - 1
         note = ValidationIssue(
             code="fractional_epochs_as_index",
             level="repaired",
@@ -43,7 +43,7 @@ def _positions_without_steps(
             "and numbered 0, 1, 2...",
         )
         return ranks, "index", [note]
-    index = records.groupby("metric", sort=False).cumcount().to_numpy(float)
+    index = np.asarray(records.groupby("metric", sort=False).cumcount(), dtype=np.float64)
     unit: StepUnit = "index" if step_unit == "step" else step_unit
     note = ValidationIssue(
         code="no_steps",

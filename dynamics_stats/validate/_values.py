@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from dynamics_stats.core.report import ValidationIssue
 from dynamics_stats.core.types import BoolArray, FloatArray
@@ -70,19 +71,19 @@ def coerce_values(
     failed = np.isnan(numeric) & raw.notna().to_numpy()
     salvaged: dict[str, list[int]] = {}
     for pos in np.flatnonzero(failed):
-        text = str(raw.iat[pos])
+        text = str(raw.iat[int(pos)])
         parsed = _parse_text(text)
         if parsed is None:
             junk[pos] = True
             continue
         numeric[pos] = parsed
         if text.strip().lower() not in _NONFINITE:
-            salvaged.setdefault(str(records["metric"].iat[pos]), []).append(int(pos))
+            salvaged.setdefault(str(records["metric"].iat[int(pos)]), []).append(int(pos))
     issues = _salvage_notes(records, salvaged) + _junk_notes(records, junk)
     return numeric, junk, tuple(issues)
 
 
-def _lines(records: pd.DataFrame, positions: np.ndarray) -> tuple[int, ...]:  # type: ignore[type-arg]
+def _lines(records: pd.DataFrame, positions: NDArray[np.intp]) -> tuple[int, ...]:
     lines = records["line"].to_numpy()[positions[:_MAX_LINES]]
     return tuple(int(x) for x in lines if int(x) > 0)
 
@@ -102,7 +103,7 @@ def _salvage_notes(records: pd.DataFrame, salvaged: dict[str, list[int]]) -> lis
     ]
 
 
-def _junk_notes(records: pd.DataFrame, junk: np.ndarray) -> list[ValidationIssue]:  # type: ignore[type-arg]
+def _junk_notes(records: pd.DataFrame, junk: BoolArray) -> list[ValidationIssue]:
     notes = []
     metrics = records["metric"].to_numpy()
     for metric in pd.unique(metrics[junk]):
