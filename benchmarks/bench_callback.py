@@ -18,16 +18,23 @@ figure is the mean step time with the monitor over the mean without, with a boot
 interval over step pairs. Its zero is checked with a callback whose hooks are all unset
 (Lightning calls none of them); a callback with one no-op per-step hook shows the least any
 Lightning callback costs, and one that only appends each step's loss tensor to a list the
-least a monitor that keeps every loss costs. The monitor sees every second step, so its
-blocks (tested about every second of wall time) cover half as many steps: that overstates
-their share. It cannot charge the monitor for a background analysis worker slowing the
-training process, since the worker keeps running during the steps without the monitor; the
-paired runs above do.
+least a monitor that keeps every loss costs. The monitor sees every second step, so
+whatever it schedules by wall time or by global step would fall on half as many of its
+steps: its blocks (about a second each), the gradient norm (a share of the step time) and the
+full analyses (every 500 global steps). Its settings there are scaled so that it keeps the
+schedule of a plain run in the steps it sees (`interleaved_config`: blocks of 2 s, the norm's
+share halved, an analysis every 1000 global steps), which the printout checks against a
+plain run. The interleaving cannot charge the monitor for a background analysis worker
+slowing the training process, since the worker keeps running during the steps without the
+monitor; the paired runs above do.
 
 Prints figures; not a test.
 
-Usage: python benchmarks/bench_callback.py [N_STEPS] [PAIRS] [INTERLEAVED_STEPS]
-(0 pairs or 0 interleaved steps skips that part.)
+Usage: python benchmarks/bench_callback.py [N_STEPS] [PAIRS] [INTERLEAVED_STEPS] [REPEATS]
+[SETTINGS]
+(0 pairs or 0 interleaved steps skips that part; REPEATS interleaved runs per setting;
+SETTINGS a comma-separated subset of zero,noop,empty,appender,reader,default,checks,
+every_step.)
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import sys
 import tempfile
 import time
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import lightning.pytorch as pl
@@ -50,6 +58,7 @@ from dynamics_stats.callbacks.lightning import _lightning_skips_unset_hooks
 
 HOOKS = ("on_before_optimizer_step", "on_train_batch_end")
 STEADY_FROM = 1000
+INTERLEAVED_ALL = "zero,noop,empty,appender,reader,default,checks,every_step"
 
 
 class DigitsMLP(pl.LightningModule):
@@ -249,6 +258,32 @@ def interleaved(n_steps: int, callback: pl.Callback) -> tuple[float, float, floa
     return change(sums), draws[100], draws[1899]
 
 
+def interleaved_config(config: MonitorConfig) -> MonitorConfig:
+    """``config`` for a monitor that sees every second step, keeping its schedule in them.
+
+    Blocks last twice as long in wall time, the gradient norm may take half the share of
+    the (doubled) time between the steps it sees, and analyses come twice as many global
+    steps apart: per step seen, the same block sizes, norm interval and analysis interval as
+    ``config`` in a plain run.
+    """
+    return replace(
+        config,
+        max_check_delay_seconds=2 * config.max_check_delay_seconds,
+        grad_norm_cost_frac=config.grad_norm_cost_frac / 2,
+        analysis_every_n_steps=min(2 * config.analysis_every_n_steps, 10**9),
+    )
+
+
+def schedule_of(monitor: LightningMonitor, n_seen: int) -> str:
+    """The monitor's schedule in the steps it saw: block size, norm interval, analyses."""
+    analyses = monitor.monitor.n_analyses - 1  # without the final one
+    return (
+        f"blocks of {monitor.monitor._room_given} steps seen, norm every "
+        f"{monitor.grad_norm_schedule.interval} steps seen, {analyses} analyses in "
+        f"{n_seen} steps seen"
+    )
+
+
 def loader() -> torch.utils.data.DataLoader:
     x, y = load_digits(return_X_y=True)
     data = torch.utils.data.TensorDataset(
@@ -285,6 +320,7 @@ def run(n_steps: int, config: MonitorConfig | str | None) -> dict[str, float]:
         out["alerts"] = len(monitor.alerts)
         out["analyses"] = monitor.monitor.n_analyses - 1  # without the final one
         out["norm_interval"] = monitor.grad_norm_schedule.interval
+        out["block_steps"] = monitor.monitor._room_given
         # typical per-step cost: the median call of the hook that runs at every step
         out["median_step"] = statistics.median(t for _, t in monitor.calls["on_train_batch_end"])
         # steady state: mean per step after the first 1000 steps (worker started, warmed up);
@@ -298,6 +334,8 @@ def main() -> None:
     n_steps = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
     pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 12
     interleaved_steps = int(sys.argv[3]) if len(sys.argv) > 3 else 30_000
+    repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    only = sys.argv[5] if len(sys.argv) > 5 else INTERLEAVED_ALL
     torch.set_num_threads(1)
     logging.getLogger("lightning").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
@@ -334,7 +372,7 @@ def main() -> None:
     if pairs > 0:
         print_paired(n_steps, pairs, settings)
     if interleaved_steps > 0:
-        print_interleaved(interleaved_steps)
+        print_interleaved(interleaved_steps, repeats, only)
 
 
 def print_paired(
@@ -361,29 +399,44 @@ def print_paired(
             print(f"  reading the loss and the step: {median_us:.1f} us/step (median)")
 
 
-def print_interleaved(interleaved_steps: int) -> None:
-    """Run and print the step-by-step interleaved measures."""
-    print(f"interleaved step by step within one run of {interleaved_steps} steps:")
-    for name, make in (
-        ("all hooks unset (zero check)", NullCallback),
-        ("one no-op per-step hook (floor of a Lightning callback)", BatchEndNoOp),
-        ("empty Lightning callback (every hook a no-op)", EmptyCallback),
-        ("loss-tensor appender (floor of a monitor that keeps every loss)", LossAppender),
-        ("loss-and-step reader (reads each loss as a number)", LossReader),
-        ("default: background analysis every 500", lambda: LightningMonitor()),
-        (
-            "per-step checks only",
-            lambda: LightningMonitor(MonitorConfig(analysis_every_n_steps=10**9)),
+def print_interleaved(interleaved_steps: int, repeats: int, only: str) -> None:
+    """Run and print the step-by-step interleaved measures (settings whose key is in ``only``)."""
+    print(f"interleaved step by step within runs of {interleaved_steps} steps:")
+    checks_only = MonitorConfig(analysis_every_n_steps=10**9)
+    settings: dict[str, tuple[str, Any]] = {
+        "zero": ("all hooks unset (zero check)", NullCallback),
+        "noop": ("one no-op per-step hook (floor of a Lightning callback)", BatchEndNoOp),
+        "empty": ("empty Lightning callback (every hook a no-op)", EmptyCallback),
+        "appender": (
+            "loss-tensor appender (floor of a monitor that keeps every loss)",
+            LossAppender,
         ),
-        (
+        "reader": ("loss-and-step reader (reads each loss as a number)", LossReader),
+        "default": (
+            "default: background analysis every 500",
+            lambda: LightningMonitor(interleaved_config(MonitorConfig())),
+        ),
+        "checks": (
+            "per-step checks only",
+            lambda: LightningMonitor(interleaved_config(checks_only)),
+        ),
+        "every_step": (
             "per-step checks, loss read at every step",
             lambda: LightningMonitor(
-                MonitorConfig(analysis_every_n_steps=10**9, check_loss_every_step=True)
+                interleaved_config(replace(checks_only, check_loss_every_step=True))
             ),
         ),
-    ):
-        change, low, high = interleaved(interleaved_steps, make())
-        print(f"  {name}: mean step time {change:+.2f}% [90% interval {low:+.2f}, {high:+.2f}]")
+    }
+    for key, (name, make) in settings.items():
+        if key not in only.split(","):
+            continue
+        for _ in range(repeats):
+            callback = make()
+            change, low, high = interleaved(interleaved_steps, callback)
+            line = f"  {name}: mean step time {change:+.2f}% [90% interval {low:+.2f}, {high:+.2f}]"
+            if isinstance(callback, LightningMonitor):
+                line += f"; {schedule_of(callback, interleaved_steps // 2)}"
+            print(line, flush=True)
 
 
 def _ratio_line(rows: list[tuple[dict[str, float], dict[str, float]]]) -> str:
@@ -403,12 +456,14 @@ def _hook_line(rows: list[tuple[dict[str, float], dict[str, float]]], n_steps: i
     late_share = statistics.median(100 * r["steady_mean"] * n_steps / b["wall"] for b, r in rows)
     analyses = statistics.median(r["analyses"] for _, r in rows)
     interval = statistics.median(r["norm_interval"] for _, r in rows)
+    block = statistics.median(r["block_steps"] for _, r in rows)
     final = statistics.median(r["final"] for _, r in rows)
     return (
         f"time in the monitor's hooks {hooks_us:.1f} us/step on average = {share:.2f}% of the "
         f"paired step without monitor ({steady_us:.1f} us typical; after step {STEADY_FROM} "
         f"{late_us:.1f} us/step on average = {late_share:.2f}%); {analyses:.0f} full "
-        f"analyses came back during training; grad norm every {interval:.0f} steps; final "
+        f"analyses came back during training; blocks of {block:.0f} steps; grad norm every "
+        f"{interval:.0f} steps; final "
         f"analysis {final:.2f} s"
     )
 
