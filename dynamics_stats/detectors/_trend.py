@@ -1,7 +1,8 @@
-"""Trends for the learning-dynamics detectors: smoothed curves, fallbacks, LR drops.
+"""Trends for the detectors that read smoothed curves: smoothed curves, fallbacks, LR drops.
 
-Every detector here works on a `SmoothedCurve`: the one `model_curves` fitted when it
-exists, otherwise a fallback built from the raw series (a local straight line through
+The overfitting, progress, efficiency, LR-schedule and validation-plateau detectors all
+work on a `SmoothedCurve` from `trend_of`: the one `model_curves` fitted when it is
+usable, otherwise a fallback built from the raw series (a local straight line through
 robust bin medians, on the log10 scale for positive metrics), flagged by its ``method``.
 """
 

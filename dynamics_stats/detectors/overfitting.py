@@ -9,8 +9,9 @@ import numpy as np
 
 from dynamics_stats.core._checks import check_float
 from dynamics_stats.core.artifacts import MetricSeries
-from dynamics_stats.curves.types import ModelledRun
-from dynamics_stats.detectors._smoothed_trend import TrendCurve, slope_sign_probability, trend_of
+from dynamics_stats.curves.smoothing import slope_probability
+from dynamics_stats.curves.types import ModelledRun, SmoothedCurve
+from dynamics_stats.detectors._trend import is_fallback, trend_of
 from dynamics_stats.detectors.base import Evidence
 
 __all__ = ["OverfittingDetector"]
@@ -24,6 +25,35 @@ def _validation(run: ModelledRun) -> MetricSeries | None:
     if metric is not None and metric.direction in ("min", "max"):
         return metric
     return val
+
+
+def _slope_probabilities(
+    val: SmoothedCurve, train: SmoothedCurve, start: int, end: int, sign: float
+) -> tuple[float, float, float]:
+    """P(train falls), P(validation gets worse), P(validation improves) over ``[start, end]``."""
+    p_train_down = slope_probability(train, start_step=start, end_step=end, positive=False)
+    p_val_up = slope_probability(val, start_step=start, end_step=end, positive=sign > 0)
+    p_val_down = slope_probability(val, start_step=start, end_step=end, positive=sign < 0)
+    return p_train_down, p_val_up, p_val_down
+
+
+def _level_near(curve: SmoothedCurve, step: int) -> float:
+    """Return the level of the curve point nearest ``step``.
+
+    Unlike `level_at` this does not interpolate: the gap is read at the training curve's
+    point nearest the validation step (the two differ by at most the level's change over
+    half a bin), which is the evidence the shipped calibration was fitted on.
+    """
+    return float(curve.level[int(np.argmin(np.abs(curve.steps - step)))])
+
+
+def _gap_growth(val: SmoothedCurve, train: SmoothedCurve, best_step: int, sign: float) -> float:
+    """Growth of the (log) train/validation loss gap from the optimum to the end."""
+    if sign < 0 or not (val.log_scale and train.log_scale):
+        return 0.0
+    gap_best = _level_near(val, best_step) - _level_near(train, best_step)
+    gap_end = float(val.level[-1]) - _level_near(train, int(val.steps[-1]))
+    return float(gap_end - gap_best)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +83,15 @@ class OverfittingDetector:
     ``gap_growth / (2 rise_decades) * (1 - p_val_down)`` if larger: the generalisation gap
     widening by 0.1 decade while validation stops improving. 1.0 is the "present"
     threshold. The onset is the step of the validation optimum (the best checkpoint).
+
+    Both curves come from `trend_of`, as in the other trend detectors: the curve layer's
+    smoothed curve when its levels, slopes and standard errors are all finite, otherwise
+    (no curve model, or the EWMA fallback of a failed fit, whose slope SE is unknown) a
+    local straight line through the binned raw values with its own level and slope SEs.
+    On that fallback the slope probabilities are therefore computed, not 0.5, and the
+    significance uses the fallback's level SE; ``used_fallback`` is 1 when the validation
+    curve is a fallback. The probabilities are `slope_probability` of the curve layer
+    (0.5 for an empty window; with a zero SE, 1 or 0 by the sign of the mean slope).
     """
 
     name: ClassVar[str] = "overfitting"
@@ -81,10 +120,10 @@ class OverfittingDetector:
         improvement = float(np.max(badness[: best + 1]) - badness[best])
         se_end = float(val_trend.level_se[-1]) or 1e-12
         significance = min(1.0, rise / (2.0 * se_end))
-        p_train_down = slope_sign_probability(train_trend, best_step, end_step, positive=False)
-        p_val_up = slope_sign_probability(val_trend, best_step, end_step, positive=sign > 0)
-        p_val_down = slope_sign_probability(val_trend, best_step, end_step, positive=sign < 0)
-        gap_growth = self._gap_growth(val_trend, train_trend, best_step, val, sign)
+        p_train_down, p_val_up, p_val_down = _slope_probabilities(
+            val_trend, train_trend, best_step, end_step, sign
+        )
+        gap_growth = _gap_growth(val_trend, train_trend, best_step, sign)
         if val_trend.log_scale and sign > 0:
             degrade = rise / self.rise_decades
         else:
@@ -103,20 +142,9 @@ class OverfittingDetector:
                 "frac_run_after_best",
                 (end_step - best_step) / max(end_step - int(val_trend.steps[0]), 1),
             ),
-            ("used_fallback", float(val_trend.fallback)),
+            ("used_fallback", float(is_fallback(val_trend))),
         )
         return (self._evidence(val, score, best_step, values),)
-
-    @staticmethod
-    def _gap_growth(
-        val: TrendCurve, train: TrendCurve, best_step: int, series: MetricSeries, sign: float
-    ) -> float:
-        """Growth of the (log) train/validation loss gap from the optimum to the end."""
-        if sign < 0 or not (val.log_scale and train.log_scale):
-            return 0.0
-        gap_best = val.at(best_step) - train.at(best_step)
-        gap_end = float(val.level[-1]) - train.at(int(val.steps[-1]))
-        return float(gap_end - gap_best)
 
     def _evidence(
         self, val: MetricSeries, score: float, best_step: int, values: tuple[tuple[str, float], ...]
