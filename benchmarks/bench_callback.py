@@ -1,7 +1,8 @@
 """Overhead of LightningMonitor on a small MLP trained on scikit-learn digits (CPU).
 
 For each setting, the same seeded training runs with and without the monitor, one right
-after the other (a pair), many times; the training loop is timed from ``on_train_start``
+after the other (a pair; the order alternates, so a steady drift of the machine's speed
+cancels), many times; the training loop is timed from ``on_train_start``
 to ``on_train_end`` (wall and process CPU time), so the one-off final analysis in
 ``on_fit_end`` is reported apart. The figures are the median over pairs of the ratio
 within each pair, with the interquartile range: on a shared virtual machine the speed
@@ -385,7 +386,7 @@ def print_paired(
     for index in range(pairs):
         for name, (config, thinning) in settings.items():
             if index % thinning == 0:  # costly settings: fewer pairs
-                results[name].append((run(n_steps, None), run(n_steps, config)))
+                results[name].append(_pair(n_steps, config, monitor_first=index % 2 == 1))
     base_wall = statistics.median(b["wall"] for rows in results.values() for b, _ in rows)
     print(f"{n_steps} steps per run, torch threads 1; median over pairs [interquartile range]")
     print(f"without monitor: loop {base_wall:.2f} s wall ({1e3 * base_wall / n_steps:.3f} ms/step)")
@@ -397,6 +398,17 @@ def print_paired(
         if "reader_median" in rows[0][1]:
             median_us = 1e6 * statistics.median(r["reader_median"] for _, r in rows)
             print(f"  reading the loss and the step: {median_us:.1f} us/step (median)")
+
+
+def _pair(
+    n_steps: int, config: MonitorConfig | str, *, monitor_first: bool
+) -> tuple[dict[str, float], dict[str, float]]:
+    """One run without and one with the callback, in the given order: (without, with)."""
+    if monitor_first:
+        with_it = run(n_steps, config)
+        return run(n_steps, None), with_it
+    without = run(n_steps, None)
+    return without, run(n_steps, config)
 
 
 def print_interleaved(interleaved_steps: int, repeats: int, only: str) -> None:
