@@ -31,23 +31,23 @@ monitor; the paired runs above do.
 
 Prints figures; not a test.
 
-Usage: python benchmarks/bench_callback.py [N_STEPS] [PAIRS] [INTERLEAVED_STEPS] [REPEATS]
-[SETTINGS]
-(0 pairs or 0 interleaved steps skips that part; REPEATS interleaved runs per setting;
-SETTINGS a comma-separated subset of zero,noop,empty,appender,reader,default,checks,
-every_step.)
+Usage: python benchmarks/bench_callback.py [--steps N] [--pairs N] [--interleaved-steps N]
+[--repeats N] [--settings zero,noop,...] [--wide]
+(0 pairs or 0 interleaved steps skips that part; ``--repeats`` interleaved runs per
+setting; ``--wide``: a 64-256-256-10 MLP on batches of 128, about twice the step time of
+the default 64-64-10 MLP on batches of 32.) ``--help`` lists the settings.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import random
 import statistics
-import sys
 import tempfile
 import time
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import lightning.pytorch as pl
@@ -62,12 +62,27 @@ STEADY_FROM = 1000
 INTERLEAVED_ALL = "zero,noop,empty,appender,reader,default,checks,every_step"
 
 
+@dataclass(frozen=True)
+class ModelSize:
+    """Hidden layer widths of the MLP and the batch size."""
+
+    hidden: tuple[int, ...] = (64,)
+    batch_size: int = 32
+
+
+SMALL = ModelSize()
+WIDE = ModelSize(hidden=(256, 256), batch_size=128)
+SIZE = SMALL  # the model every run trains (set from the command line)
+
+
 class DigitsMLP(pl.LightningModule):
-    def __init__(self) -> None:
+    def __init__(self, hidden: tuple[int, ...] = (64,)) -> None:
         super().__init__()
-        self.net = torch.nn.Sequential(
-            torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10)
-        )
+        widths = (64, *hidden)
+        layers: list[torch.nn.Module] = []
+        for n_in, n_out in zip(widths[:-1], widths[1:], strict=True):
+            layers += [torch.nn.Linear(n_in, n_out), torch.nn.ReLU()]
+        self.net = torch.nn.Sequential(*layers, torch.nn.Linear(widths[-1], 10))
 
     def training_step(self, batch: Any, batch_idx: int) -> Any:
         x, y = batch
@@ -242,7 +257,7 @@ def interleaved(n_steps: int, callback: pl.Callback) -> tuple[float, float, floa
             enable_progress_bar=False,
             enable_model_summary=False,
         )
-        trainer.fit(DigitsMLP(), loader())
+        trainer.fit(DigitsMLP(SIZE.hidden), loader())
     pairs: dict[int, list[list[float]]] = {}
     for segment, present, seconds in switch.times:
         if segment > 0:  # the first pair holds the warm-up
@@ -291,7 +306,7 @@ def loader() -> torch.utils.data.DataLoader:
         torch.tensor(x / 16, dtype=torch.float32), torch.tensor(y)
     )
     return torch.utils.data.DataLoader(
-        data, batch_size=32, shuffle=True, generator=torch.Generator().manual_seed(0)
+        data, batch_size=SIZE.batch_size, shuffle=True, generator=torch.Generator().manual_seed(0)
     )
 
 
@@ -311,7 +326,7 @@ def run(n_steps: int, config: MonitorConfig | str | None) -> dict[str, float]:
             enable_progress_bar=False,
             enable_model_summary=False,
         )
-        trainer.fit(DigitsMLP(), loader())
+        trainer.fit(DigitsMLP(SIZE.hidden), loader())
     out = {"wall": timer.wall, "cpu": timer.cpu}
     if reader is not None:
         out["reader_median"] = statistics.median(reader.calls[STEADY_FROM:])
@@ -331,12 +346,25 @@ def run(n_steps: int, config: MonitorConfig | str | None) -> dict[str, float]:
     return out
 
 
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=3000, help="steps per paired run")
+    parser.add_argument("--pairs", type=int, default=12, help="paired runs per setting")
+    parser.add_argument("--interleaved-steps", type=int, default=30_000)
+    parser.add_argument("--repeats", type=int, default=1, help="interleaved runs per setting")
+    parser.add_argument(
+        "--settings", default=INTERLEAVED_ALL, help=f"interleaved settings ({INTERLEAVED_ALL})"
+    )
+    parser.add_argument("--wide", action="store_true", help="the 64-256-256-10 MLP, batch 128")
+    return parser.parse_args()
+
+
 def main() -> None:
-    n_steps = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
-    pairs = int(sys.argv[2]) if len(sys.argv) > 2 else 12
-    interleaved_steps = int(sys.argv[3]) if len(sys.argv) > 3 else 30_000
-    repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 1
-    only = sys.argv[5] if len(sys.argv) > 5 else INTERLEAVED_ALL
+    global SIZE
+    args = parse_args()
+    SIZE = WIDE if args.wide else SMALL
+    n_steps, pairs, interleaved_steps = args.steps, args.pairs, args.interleaved_steps
+    repeats, only = args.repeats, args.settings
     torch.set_num_threads(1)
     logging.getLogger("lightning").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
