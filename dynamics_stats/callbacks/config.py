@@ -18,9 +18,12 @@ class MonitorConfig:
     Parameters
     ----------
     analysis_every_n_steps : int, default=500
-        Steps between two full calibrated analyses of the history so far. Lightning's
-        buffered losses start a due analysis at the next check of the buffered steps
-        (within about ``max_check_delay_seconds``).
+        A full calibrated analysis of the history so far is due at every multiple of this
+        many steps. It starts at the first step observed from then on (Lightning's buffered
+        losses: at the next check of the buffered steps, within about
+        ``max_check_delay_seconds``), so analyses come this many steps apart on average
+        unless a check covers more steps, the worker is still busy or the time budget is
+        spent (then the next check retries).
     analyze_on_validation : bool, default=False
         Also run the full analysis after each validation (at most one pending at a time).
     analysis_in_background : bool, default=True

@@ -350,10 +350,13 @@ class TrainingMonitor:
     def _analysis(self, step: int, *, due: bool) -> MonitorActions:
         """Collect a finished analysis; start one when due and within the time budget."""
         started = time.perf_counter()
+        # a finished background analysis is collected, and the next one sent at the same check
         outcome = self.runner.poll() if self.runner.busy else None
-        if due and outcome is None and not self.runner.busy and self._within_budget():
-            self._next_analysis_step = step + self.config.analysis_every_n_steps
-            outcome = self.runner.submit(step, self.history.snapshot(), self.hparams)
+        if due and not self.runner.busy and self._within_budget():
+            every = self.config.analysis_every_n_steps  # due again at the next multiple
+            self._next_analysis_step = (step // every + 1) * every
+            # inline the result comes back at once (nothing was collected); sent, None
+            outcome = self.runner.submit(step, self.history.snapshot(), self.hparams) or outcome
         elif due and self._next_analysis_step <= step:
             # postponed (worker busy or over budget): retry at the next block, not every step
             self._next_analysis_step = step + self._room

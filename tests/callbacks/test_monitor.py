@@ -173,6 +173,41 @@ def test_bad_config_values_are_refused() -> None:
         MonitorConfig(check_loss_every_step="yes")  # type: ignore[arg-type]
 
 
+class _QuickRunner:
+    """Stands in for the background `AnalysisRunner`: an analysis sent is done by the next check."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self.sent: list[int] = []
+
+    def submit(self, step: int, snapshot: object, hparams: object) -> None:
+        self.sent.append(step)
+        self.busy = True
+
+    def poll(self) -> tuple[int, None]:
+        self.busy = False
+        return self.sent[-1], None
+
+    def close(self) -> None:
+        self.busy = False
+
+
+def test_a_background_analysis_is_collected_and_the_next_sent_at_one_check() -> None:
+    """Blocks of 565 steps, an analysis due every 500: one is sent at every block check."""
+    config = MonitorConfig(
+        analysis_every_n_steps=500,
+        check_every_n_steps=565,
+        max_check_delay_seconds=1e9,
+        max_analysis_time_frac=None,
+    )
+    monitor = TrainingMonitor(config)
+    monitor.runner = _QuickRunner()  # type: ignore[assignment]
+    for step in range(1, 3001):
+        monitor.buffer_loss(step, 1.0 / step)
+    # the first step is checked alone, then every 565 steps: 566, 1131, 1696, 2261, 2826
+    assert monitor.runner.sent == [566, 1131, 1696, 2261, 2826]
+
+
 def test_the_time_budget_postpones_full_analyses(rng: np.random.Generator) -> None:
     """With a tiny budget only the first due analysis runs; without one, every due one."""
     loss, norm = healthy(rng, 400)
@@ -371,6 +406,7 @@ def test_steps_a_host_appends_itself_count_like_buffer_loss(rng: np.random.Gener
         analysed = [step for step in analysed if step is not None]
         outcomes.append((alerts, history.steps.tolist(), analysed, monitor.last_step))
     assert ("loss_spikes", 701) in outcomes[0][0]
-    # the blocks are checked at steps 1, 65, 129, ...; a due analysis waits for a check
-    assert outcomes[0][2] == [449, 897, 1345]
+    # the blocks are checked at steps 1, 65, 129, ...; an analysis is due at 400, 800 and
+    # 1200 and waits for the next check
+    assert outcomes[0][2] == [449, 833, 1217]
     assert outcomes[1] == outcomes[0]
