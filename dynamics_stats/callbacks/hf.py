@@ -47,6 +47,13 @@ class HFMonitor(MonitorHost, TrainerCallback):
     After each full analysis the seven probabilities are added to the Trainer's own log
     (``state.log_history``, hence ``trainer_state.json``) as ``dynamics/p_<kind>``.
 
+    In distributed training only the world process zero monitors (one analysis worker, one
+    set of alerts and reports; the Trainer's logged loss is already averaged over the
+    processes). With an intervention turned on and several processes, the monitoring
+    process's decision is held and shared with every process at the next ``on_step_end``
+    (one ``torch.distributed.all_reduce`` per step), so all of them stop, or save, at the
+    same step: one step after the one where it was taken.
+
     Examples
     --------
     >>> trainer = transformers.Trainer(..., callbacks=[HFMonitor()])  # doctest: +SKIP
@@ -67,6 +74,9 @@ class HFMonitor(MonitorHost, TrainerCallback):
             checkpoint_before_spike=checkpoint_before_spike,
         )
         self.grad_norm_schedule = self._grad_norm_schedule()
+        self._monitors = True  # this process monitors (world process zero)
+        self._shares_decisions = False  # several processes and an intervention turned on
+        self._held = (False, False)  # stop and save, until shared at the next step end
 
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
@@ -75,6 +85,11 @@ class HFMonitor(MonitorHost, TrainerCallback):
         self.monitor.close()
         self.monitor = self._new_monitor()
         self.grad_norm_schedule = self._grad_norm_schedule()
+        self._monitors = state.is_world_process_zero
+        monitor = self.monitor
+        intervenes = monitor.stop_on_divergence is not None or monitor.checkpoint_before_spike
+        self._shares_decisions = intervenes and args.world_size > 1
+        self._held = (False, False)
         values = {name: getattr(args, name, None) for name in _HPARAMS}
         self.monitor.hparams = {
             k: v for k, v in values.items() if isinstance(v, (int, float)) and v is not None
@@ -85,7 +100,7 @@ class HFMonitor(MonitorHost, TrainerCallback):
     ) -> None:
         """Check the gradients for NaN/Inf (on the gradient-norm schedule)."""
         model = kwargs.get("model")
-        if model is None or not self.grad_norm_schedule.due():
+        if not self._monitors or model is None or not self.grad_norm_schedule.due():
             return
         norm = self.grad_norm_schedule.compute(lambda: total_grad_norm(model.parameters()))
         if norm is not None and not math.isfinite(norm):
@@ -101,6 +116,8 @@ class HFMonitor(MonitorHost, TrainerCallback):
         **kwargs: Any,
     ) -> None:
         """Check the logged loss and gradient norm; record evaluation metrics."""
+        if not self._monitors:
+            return
         logs = logs or {}
         step = state.global_step
         if "loss" in logs or "grad_norm" in logs:
@@ -124,9 +141,22 @@ class HFMonitor(MonitorHost, TrainerCallback):
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        """Run the final analysis and write it into ``args.output_dir``."""
-        out_dir = args.output_dir if state.is_world_process_zero else None
-        self.monitor.finish(out_dir)
+        """Run the final analysis and write it into ``args.output_dir`` (process zero)."""
+        if not self._monitors:
+            self.monitor.close()
+            return
+        self.monitor.finish(args.output_dir)
+
+    def on_step_end(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
+    ) -> None:
+        """Share the held stop and save decisions with every process (a collective)."""
+        if not self._shares_decisions:
+            return
+        stop, save = _shared_decisions(args, self._held)
+        self._held = (False, False)
+        control.should_training_stop |= stop
+        control.should_save |= save
 
     def _apply(self, state: TrainerState, control: TrainerControl, actions: MonitorActions) -> None:
         if actions.probabilities and self.config.log_probabilities:
@@ -136,10 +166,25 @@ class HFMonitor(MonitorHost, TrainerCallback):
                 history[-1].update(record)
             else:
                 history.append({**record, "step": state.global_step})
+        if self._shares_decisions:  # every process acts on them at the next step end
+            stop, save = self._held
+            self._held = (stop or actions.stop, save or actions.checkpoint)
+            return
         if actions.checkpoint:
             control.should_save = True
         if actions.stop:
             control.should_training_stop = True
+
+
+def _shared_decisions(args: TrainingArguments, held: tuple[bool, bool]) -> tuple[bool, bool]:
+    """Stop and save when any process holds them (``all_reduce`` with max on its device)."""
+    import torch
+    import torch.distributed as dist
+
+    flags = torch.tensor([int(held[0]), int(held[1])], device=args.device)
+    dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+    stop, save = flags.tolist()
+    return bool(stop), bool(save)
 
 
 def _number(value: Any) -> float | None:

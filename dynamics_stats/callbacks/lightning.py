@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,10 @@ from dynamics_stats.validate.roles import infer_role
 __all__ = ["LightningMonitor"]
 
 _CHECKPOINT_DIR = "dynamics_stats_checkpoints"
+# the hooks that do the monitoring; on a process other than global rank zero they are unset
+_MONITOR_HOOKS = ("on_before_optimizer_step", "on_train_batch_end", "on_validation_end")
+# the hooks where every process joins the collective that shares rank zero's decisions
+_DECISION_HOOKS = ("on_train_batch_end", "on_validation_end")
 # per-batch hooks the monitor does not use; Lightning calls every hook of every callback at
 # every batch (with a profiler context each), so leaving them unset saves time per step
 _UNUSED_BATCH_HOOKS = (
@@ -61,6 +66,12 @@ class LightningMonitor(MonitorHost, pl.Callback):
     the step and the loss tensor to the monitor's buffer. With ``stop_on_divergence`` or
     ``checkpoint_before_spike`` (or ``MonitorConfig(check_loss_every_step=True)``) the
     loss is read at every step, so the intervention comes at the step.
+
+    In distributed training only the process of global rank zero monitors (one analysis
+    worker, one set of alerts and reports); Lightning does not call the monitor's per-step
+    hooks on the other processes. With an intervention turned on, every process joins one
+    collective per step (``strategy.reduce_boolean_decision``) that carries rank zero's
+    decision, so all of them stop, or save the checkpoint, at the same step.
 
     Parameters
     ----------
@@ -117,6 +128,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         if self._reads_loss_every_step is None:  # at once when an intervention is on
             self._reads_loss_every_step = stop_on_divergence is not None or checkpoint_before_spike
         self.report_dir: Path | None = None
+        self._syncs_decisions = False  # share rank zero's stop/checkpoint decisions
 
     def _unset_unused_hooks(self) -> None:
         """Set the unused per-batch hooks to None, which Lightning then does not call.
@@ -131,11 +143,20 @@ class LightningMonitor(MonitorHost, pl.Callback):
                 setattr(self, name, None)
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Start a fresh monitor and record the clipping threshold and hyper-parameters."""
+        """Start a fresh monitor and record the clipping threshold and hyper-parameters.
+
+        On a process other than global rank zero, only follow rank zero's decisions.
+        """
         self.monitor.close()
         self.monitor = self._new_monitor()
-        self._n_free = self._n_granted = 0
+        monitor = self.monitor
+        intervenes = monitor.stop_on_divergence is not None or monitor.checkpoint_before_spike
+        self._syncs_decisions = intervenes and trainer.world_size > 1
         self.checkpoints = []
+        self._set_role(monitors=trainer.is_global_zero)
+        if not trainer.is_global_zero:
+            return
+        self._n_free = self._n_granted = 0
         self._logged_grad_key = None
         self._parameters = [p for p in pl_module.parameters() if p.requires_grad]
         self.grad_norm_schedule = self._grad_norm_schedule()
@@ -199,20 +220,41 @@ class LightningMonitor(MonitorHost, pl.Callback):
             actions = self._observe_with_grad_norm(trainer, step, loss)
         if not self._norm_due and self.grad_norm_schedule.due():
             self._schedule_norm(self._logged_grad_key is None)
-        if actions.stop or actions.checkpoint or actions.probabilities:
+        if actions.stop or actions.checkpoint or actions.probabilities or self._syncs_decisions:
             self._apply(trainer, actions)
         if step > 1:
             self._grant_free_steps()
+
+    def _set_role(self, *, monitors: bool) -> None:
+        """Monitor (global rank zero), or only join the decisions of the monitoring process.
+
+        A follower's monitoring hooks are unset (Lightning then does not call them), or
+        replaced by `_follow_decisions` when the decisions are shared.
+        """
+        for name in _MONITOR_HOOKS:
+            self.__dict__.pop(name, None)
+        if monitors:
+            return
+        follow = self._follow_decisions if self._syncs_decisions else None
+        for name in _MONITOR_HOOKS:
+            setattr(self, name, follow if name in _DECISION_HOOKS else None)
+
+    def _follow_decisions(self, trainer: pl.Trainer, *args: Any) -> None:
+        """On a process that does not monitor: apply the decision rank zero shares."""
+        if not trainer.sanity_checking:
+            self._apply(trainer, MonitorActions())
 
     def _grant_free_steps(self) -> None:
         """Let the coming batches only buffer their loss, while nothing else is due.
 
         That is until the monitor's next block check and the next gradient norm, and only
-        when the step is read from Lightning's counter and the loss is not read every step.
+        when the step is read from Lightning's counter, the loss is not read every step and
+        no decision is shared with other processes (that takes a collective every step).
         """
         if (
             self._norm_due
             or self._reads_loss_every_step
+            or self._syncs_decisions
             or self._logged_grad_key is not None
             or self._step_tracker is None
         ):
@@ -287,15 +329,21 @@ class LightningMonitor(MonitorHost, pl.Callback):
             for name, value in trainer.callback_metrics.items()
             if infer_role(name)[0] in ("val_loss", "val_metric")
         }
+        actions = MonitorActions()
         if metrics:
-            self._apply(trainer, self.monitor.observe_validation(trainer.global_step, metrics))
+            actions = self.monitor.observe_validation(trainer.global_step, metrics)
+        if metrics or self._syncs_decisions:
+            self._apply(trainer, actions)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Run the final analysis and write it next to the run's logs."""
+        """Run the final analysis and write it next to the run's logs (global rank zero)."""
+        self._set_role(monitors=True)
+        self.report_dir = _log_dir(trainer)  # a collective in distributed training
+        if not trainer.is_global_zero:
+            self.monitor.close()
+            return
         self._settle_free_steps()
-        self.report_dir = _log_dir(trainer)
-        out_dir = self.report_dir if trainer.is_global_zero else None
-        self.monitor.finish(out_dir)
+        self.monitor.finish(self.report_dir)
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
@@ -304,6 +352,12 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self.monitor.close()
 
     def _apply(self, trainer: pl.Trainer, actions: MonitorActions) -> None:
+        """Log the probabilities, save a checkpoint, stop: as ``actions`` (or rank zero) asks.
+
+        With shared decisions every process calls this at the same points (a collective).
+        """
+        if self._syncs_decisions:
+            actions = _shared_decisions(trainer, actions)
         if actions.probabilities and self.config.log_probabilities:
             metrics = {f"dynamics/p_{kind}": p for kind, p in actions.probabilities}
             for logger in trainer.loggers:
@@ -314,6 +368,20 @@ class LightningMonitor(MonitorHost, pl.Callback):
             self.checkpoints.append(path)
         if actions.stop:
             trainer.should_stop = True
+
+
+def _shared_decisions(trainer: pl.Trainer, actions: MonitorActions) -> MonitorActions:
+    """``actions`` with stop and checkpoint set when any process asks (a collective).
+
+    Only rank zero monitors, so its decisions reach every process: one reduction per call,
+    three when either is asked for.
+    """
+    strategy = trainer.strategy
+    if not strategy.reduce_boolean_decision(actions.stop or actions.checkpoint, all=False):
+        return replace(actions, stop=False, checkpoint=False)
+    stop = strategy.reduce_boolean_decision(actions.stop, all=False)
+    checkpoint = strategy.reduce_boolean_decision(actions.checkpoint, all=False)
+    return replace(actions, stop=stop, checkpoint=checkpoint)
 
 
 def _overrides(cls: type, hook: str) -> bool:
@@ -343,6 +411,7 @@ def _optimizer_step_tracker(trainer: pl.Trainer) -> Any:
 
 
 def _log_dir(trainer: pl.Trainer) -> Path:
+    """Return the run's log directory; every process must ask (``log_dir`` broadcasts it)."""
     return Path(trainer.log_dir or trainer.default_root_dir)
 
 
