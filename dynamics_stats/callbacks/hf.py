@@ -18,6 +18,8 @@ from dynamics_stats.validate.roles import infer_role
 __all__ = ["HFMonitor"]
 
 _HPARAMS = ("learning_rate", "max_grad_norm", "weight_decay", "warmup_steps", "seed")
+# logged name -> the monitor's history name (as `TrainingMonitor.observe_step` records them)
+_LOGGED = {"loss": "train_loss", "grad_norm": "grad_norm", "learning_rate": "learning_rate"}
 
 
 class HFMonitor(MonitorHost, TrainerCallback):
@@ -46,6 +48,9 @@ class HFMonitor(MonitorHost, TrainerCallback):
     -----
     After each full analysis the seven probabilities are added to the Trainer's own log
     (``state.log_history``, hence ``trainer_state.json``) as ``dynamics/p_<kind>``.
+
+    A run resumed from a checkpoint (``resume_from_checkpoint``) starts with the metrics
+    the Trainer logged before it (``state.log_history``), so it is analysed as a whole.
 
     In distributed training only the world process zero monitors (one analysis worker, one
     set of alerts and reports; the Trainer's logged loss is already averaged over the
@@ -90,10 +95,30 @@ class HFMonitor(MonitorHost, TrainerCallback):
         intervenes = monitor.stop_on_divergence is not None or monitor.checkpoint_before_spike
         self._shares_decisions = intervenes and args.world_size > 1
         self._held = (False, False)
+        if self._monitors and state.log_history:  # resumed: the logs before the checkpoint
+            self._restore_history(state.log_history)
         values = {name: getattr(args, name, None) for name in _HPARAMS}
         self.monitor.hparams = {
             k: v for k, v in values.items() if isinstance(v, (int, float)) and v is not None
         }
+
+    def _restore_history(self, log_history: list[dict[str, Any]]) -> None:
+        """Put the metrics the Trainer logged before a resume into the monitor's history.
+
+        They go straight into the history (the online tests start afresh), so the full
+        analyses see the whole run.
+        """
+        history = self.monitor.history
+        for entry in log_history:
+            step = _number(entry.get("step"))
+            if step is None:
+                continue
+            for name, value in entry.items():
+                target = _LOGGED.get(name) or (name if _is_evaluation(name, value) else None)
+                number = _number(value)
+                if target is not None and number is not None:
+                    history.append(target, step, number)
+            self.monitor.last_step = max(self.monitor.last_step, int(step))
 
     def on_pre_optimizer_step(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
@@ -129,11 +154,7 @@ class HFMonitor(MonitorHost, TrainerCallback):
             )
             self._apply(state, control, actions)
         evaluated = {
-            name: float(value)
-            for name, value in logs.items()
-            if name.startswith("eval_")
-            and _number(value) is not None
-            and infer_role(name)[0] in ("val_loss", "val_metric")
+            name: float(value) for name, value in logs.items() if _is_evaluation(name, value)
         }
         if evaluated:
             self._apply(state, control, self.monitor.observe_validation(step, evaluated))
@@ -185,6 +206,15 @@ def _shared_decisions(args: TrainingArguments, held: tuple[bool, bool]) -> tuple
     dist.all_reduce(flags, op=dist.ReduceOp.MAX)
     stop, save = flags.tolist()
     return bool(stop), bool(save)
+
+
+def _is_evaluation(name: str, value: Any) -> bool:
+    """Whether a logged entry is a numeric validation loss or metric (``eval_*``)."""
+    return (
+        name.startswith("eval_")
+        and _number(value) is not None
+        and infer_role(name)[0] in ("val_loss", "val_metric")
+    )
 
 
 def _number(value: Any) -> float | None:

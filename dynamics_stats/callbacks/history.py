@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,6 +99,34 @@ class MetricHistory:
         self._size = keep
         self.stride *= 2
 
+    def state_dict(self) -> dict[str, Any]:
+        """Return the kept points and the thinning state as plain Python values."""
+        return {
+            "stride": self.stride,
+            "n_seen": self.n_seen,
+            "steps": self.steps.tolist(),
+            "values": self.values.tolist(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Replace the history by one saved with `state_dict` (thinned to this capacity).
+
+        Raises
+        ------
+        ValueError
+            When the steps and values differ in length.
+        """
+        steps = np.asarray(state["steps"], dtype=float)
+        values = np.asarray(state["values"], dtype=float)
+        if steps.shape != values.shape or steps.ndim != 1:
+            raise ValueError("saved monitor history: steps and values differ in length")
+        self.stride, self.n_seen = max(int(state["stride"]), 1), int(state["n_seen"])
+        while steps.size > self.max_points:  # saved with a larger capacity
+            steps, values, self.stride = steps[::2], values[::2], 2 * self.stride
+        self._size = steps.size
+        self._steps[: self._size] = steps
+        self._values[: self._size] = values
+
     @property
     def steps(self) -> FloatArray:
         """Steps of the kept points (a view)."""
@@ -143,6 +172,17 @@ class RunHistory:
             for name, h in self.metrics.items()
             if h.steps.size
         }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return every metric's history as plain Python values (for a checkpoint)."""
+        return {name: h.state_dict() for name, h in self.metrics.items()}
+
+    def load_state_dict(self, state: Mapping[str, Mapping[str, Any]]) -> None:
+        """Replace the history by one saved with `state_dict`."""
+        self.metrics = {}
+        for name, saved in state.items():
+            history = self.metrics[str(name)] = MetricHistory(self.max_points)
+            history.load_state_dict(saved)
 
     def to_frame(self) -> pd.DataFrame:
         """Return the history as a long frame with columns ``step``, ``metric``, ``value``."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,9 @@ class LightningMonitor(MonitorHost, pl.Callback):
     ``checkpoint_before_spike`` (or ``MonitorConfig(check_loss_every_step=True)``) the
     loss is read at every step, so the intervention comes at the step.
 
+    The history goes into Lightning's checkpoints (`state_dict`), so a run resumed with
+    ``ckpt_path`` is analysed as a whole, not from the resume on.
+
     In distributed training only the process of global rank zero monitors (one analysis
     worker, one set of alerts and reports); Lightning does not call the monitor's per-step
     hooks on the other processes. With an intervention turned on, every process joins one
@@ -129,6 +133,8 @@ class LightningMonitor(MonitorHost, pl.Callback):
             self._reads_loss_every_step = stop_on_divergence is not None or checkpoint_before_spike
         self.report_dir: Path | None = None
         self._syncs_decisions = False  # share rank zero's stop/checkpoint decisions
+        self._saved_state: dict[str, Any] | None = None  # from a checkpoint, for the next fit
+        self._fitting = False
 
     def _unset_unused_hooks(self) -> None:
         """Set the unused per-batch hooks to None, which Lightning then does not call.
@@ -154,8 +160,10 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._syncs_decisions = intervenes and trainer.world_size > 1
         self.checkpoints = []
         self._set_role(monitors=trainer.is_global_zero)
+        self._fitting = True
         if not trainer.is_global_zero:
             return
+        self._restore_saved_state()
         self._n_free = self._n_granted = 0
         self._logged_grad_key = None
         self._parameters = [p for p in pl_module.parameters() if p.requires_grad]
@@ -169,6 +177,33 @@ class LightningMonitor(MonitorHost, pl.Callback):
         if trainer.gradient_clip_val:
             hparams["gradient_clip_val"] = float(trainer.gradient_clip_val)
         self.monitor.hparams = hparams
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the monitor's history for Lightning's checkpoints (see `load_state_dict`)."""
+        self._settle_free_steps()
+        return self.monitor.state_dict()
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Continue the history of the run a checkpoint was saved from (``ckpt_path``).
+
+        The full analyses of the resumed run then see the whole run, not only the steps
+        after the resume. A state this monitor cannot read is skipped with a warning.
+        """
+        self._saved_state = dict(state_dict)
+        if self._fitting:  # restored after the fit started (some strategies do that)
+            self._restore_saved_state()
+
+    def _restore_saved_state(self) -> None:
+        state, self._saved_state = self._saved_state, None
+        if state is None:
+            return
+        try:
+            self.monitor.load_state_dict(state)
+        except (KeyError, TypeError, ValueError) as err:
+            warnings.warn(
+                f"dynamics_stats: the monitor's state in the checkpoint was not restored ({err})",
+                stacklevel=2,
+            )
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Keep the first optimizer's first parameter group and the optimizer-step counter."""
@@ -338,6 +373,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Run the final analysis and write it next to the run's logs (global rank zero)."""
         self._set_role(monitors=True)
+        self._fitting = False
         self.report_dir = _log_dir(trainer)  # a collective in distributed training
         if not trainer.is_global_zero:
             self.monitor.close()
@@ -349,6 +385,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
         """Stop the analysis worker."""
+        self._fitting = False
         self.monitor.close()
 
     def _apply(self, trainer: pl.Trainer, actions: MonitorActions) -> None:

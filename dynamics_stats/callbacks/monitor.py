@@ -70,6 +70,7 @@ class MonitorActions:
 
 
 _NOTHING = MonitorActions()
+_STATE_VERSION = 1  # of `TrainingMonitor.state_dict`
 _WATCHED = ("train_loss", "grad_norm")
 
 
@@ -287,6 +288,37 @@ class TrainingMonitor:
     def close(self) -> None:
         """Stop the analysis worker."""
         self.runner.close()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return what a resumed run needs: the history, the probability alerts raised.
+
+        Plain Python values (lists, numbers, strings), so a checkpoint loads it with
+        ``torch.load(weights_only=True)``. The online tests start afresh after a resume.
+        """
+        self._check_buffered()  # the buffered values belong to the history
+        return {
+            "version": _STATE_VERSION,
+            "last_step": self.last_step,
+            "history": self.history.state_dict(),
+            "alerted": sorted(self._alerted),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Continue from a `state_dict` saved by an earlier run (e.g. before a resume).
+
+        Raises
+        ------
+        ValueError
+            When the state was saved by an unknown version of the monitor.
+        """
+        if state.get("version") != _STATE_VERSION:
+            raise ValueError(
+                f"saved monitor state has version {state.get('version')!r}, this monitor "
+                f"reads version {_STATE_VERSION}: the monitor starts without it"
+            )
+        self.history.load_state_dict(state["history"])
+        self._alerted = {str(kind) for kind in state["alerted"]}
+        self.last_step = int(state["last_step"])
 
     def _process_block(self, step: int) -> MonitorActions:
         """Check the buffered values, add them to the history, run a due analysis."""

@@ -64,9 +64,23 @@ class DigitsMLP(torch.nn.Module):  # type: ignore[misc]
         return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
 
 
-def train(tmp_path: Path, lr: float, monitor: HFMonitor, max_steps: int = 200) -> Trainer:
+def train(
+    tmp_path: Path,
+    lr: float,
+    monitor: HFMonitor,
+    max_steps: int = 200,
+    *,
+    resume: bool = False,
+    **arg_options: Any,
+) -> Trainer:
     torch.set_num_threads(1)
     torch.manual_seed(0)
+    options: dict[str, Any] = {
+        "save_strategy": "no",
+        "eval_strategy": "steps",
+        "eval_steps": 50,
+        **arg_options,
+    }
     args = TrainingArguments(
         output_dir=str(tmp_path),
         report_to=[],
@@ -77,11 +91,9 @@ def train(tmp_path: Path, lr: float, monitor: HFMonitor, max_steps: int = 200) -
         optim="sgd",
         lr_scheduler_type="constant",
         per_device_train_batch_size=32,
-        eval_strategy="steps",
-        eval_steps=50,
-        save_strategy="no",
         disable_tqdm=True,
         seed=0,
+        **options,
     )
     trainer = Trainer(
         model=DigitsMLP(),
@@ -92,7 +104,7 @@ def train(tmp_path: Path, lr: float, monitor: HFMonitor, max_steps: int = 200) -
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrainingAlertWarning)
-        trainer.train()
+        trainer.train(resume_from_checkpoint=True if resume else None)
     return trainer
 
 
@@ -105,6 +117,26 @@ def test_monitor_is_constructible_with_no_arguments() -> None:
     monitor = HFMonitor()
     assert isinstance(monitor, TrainerCallback)
     assert monitor.config == MonitorConfig()
+
+
+@pytest.mark.slow
+def test_a_run_resumed_from_a_checkpoint_keeps_the_whole_history(tmp_path: Path) -> None:
+    train(
+        tmp_path,
+        lr=0.1,
+        monitor=HFMonitor(INLINE),
+        max_steps=100,
+        save_strategy="steps",
+        save_steps=100,
+    )
+    resumed = HFMonitor(INLINE)
+    trainer = train(tmp_path, lr=0.1, monitor=resumed, max_steps=200, resume=True)
+    assert trainer.state.global_step == 200
+    losses = resumed.monitor.history.metrics["train_loss"]
+    assert losses.steps.tolist() == list(range(1, 201))  # 100 before the resume, 100 after
+    evaluated = resumed.monitor.history.metrics["eval_loss"]
+    assert evaluated.steps.tolist() == [50, 100, 150, 200]
+    assert resumed.result is not None and resumed.result.run.last_step == 200
 
 
 @pytest.mark.slow

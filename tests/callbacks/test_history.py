@@ -67,3 +67,48 @@ def test_extend_keeps_the_same_points_as_appending_one_by_one(capacity: int) -> 
     np.testing.assert_array_equal(extended.steps, appended.steps)
     np.testing.assert_array_equal(extended.values, appended.values)
     assert (extended.stride, extended.n_seen) == (appended.stride, appended.n_seen)
+
+
+def test_a_saved_history_continues_as_if_never_interrupted() -> None:
+    uninterrupted, first = MetricHistory(max_points=16), MetricHistory(max_points=16)
+    values = [math.nan if step == 29 else float(step) for step in range(100)]
+    for step, value in enumerate(values):
+        uninterrupted.append(step, value)
+        if step < 40:
+            first.append(step, value)
+    resumed = MetricHistory(max_points=16)
+    resumed.load_state_dict(first.state_dict())
+    for step in range(40, 100):
+        resumed.append(step, values[step])
+    assert resumed.steps.tolist() == uninterrupted.steps.tolist()
+    np.testing.assert_array_equal(resumed.values, uninterrupted.values)
+    assert (resumed.stride, resumed.n_seen) == (uninterrupted.stride, uninterrupted.n_seen)
+
+
+def test_a_history_saved_with_more_room_is_thinned_on_loading() -> None:
+    large = MetricHistory(max_points=64)
+    for step in range(60):
+        large.append(step, float(step))
+    small = MetricHistory(max_points=16)
+    small.load_state_dict(large.state_dict())
+    assert small.steps.size <= 16
+    assert small.stride == 4
+    assert small.steps.tolist() == list(range(0, 60, 4))
+
+
+def test_a_saved_history_with_unequal_lengths_is_refused() -> None:
+    saved = {"stride": 1, "n_seen": 3, "steps": [0.0, 1.0, 2.0], "values": [1.0, 2.0]}
+    with pytest.raises(ValueError, match="differ in length"):
+        MetricHistory().load_state_dict(saved)
+
+
+def test_run_history_state_holds_every_metric() -> None:
+    history = RunHistory(max_points=8)
+    history.extend("train_loss", np.arange(5.0), np.linspace(2, 1, 5))
+    history.append("val_loss", 4, 1.5)
+    restored = RunHistory(max_points=8)
+    restored.load_state_dict(history.state_dict())
+    assert set(restored.metrics) == {"train_loss", "val_loss"}
+    for name, (steps, values) in history.snapshot().items():
+        np.testing.assert_array_equal(restored.snapshot()[name][0], steps)
+        np.testing.assert_array_equal(restored.snapshot()[name][1], values)

@@ -108,6 +108,7 @@ def train(
     *,
     module: type[DigitsMLP] = DigitsMLP,
     extra_callbacks: tuple[pl.Callback, ...] = (),
+    ckpt_path: Path | None = None,
     **trainer_options: Any,
 ) -> Any:
     torch.set_num_threads(1)
@@ -137,6 +138,7 @@ def train(
             module(lr),
             torch.utils.data.DataLoader(train_set, batch_size=32, shuffle=True),
             torch.utils.data.DataLoader(val_set, batch_size=256),
+            ckpt_path=ckpt_path,
         )
     return trainer
 
@@ -216,6 +218,40 @@ def test_checkpoint_before_spike_saves_a_checkpoint(tmp_path: Path) -> None:
     assert len(monitor.checkpoints) == len(spikes)
     assert [p.name for p in monitor.checkpoints] == [f"step{a.step}.ckpt" for a in spikes]
     assert all(path.is_file() for path in monitor.checkpoints)
+
+
+def test_a_run_resumed_from_a_checkpoint_keeps_the_whole_history(tmp_path: Path) -> None:
+    first = LightningMonitor(INLINE)
+    trainer = train(tmp_path / "first", lr=0.1, monitor=first, max_steps=150)
+    checkpoint = tmp_path / "at150.ckpt"
+    trainer.save_checkpoint(checkpoint)
+    resumed = LightningMonitor(INLINE)
+    train(tmp_path / "resumed", lr=0.1, monitor=resumed, max_steps=300, ckpt_path=checkpoint)
+    steps, _ = loss_history(resumed)
+    assert steps[:3] == loss_history(first)[0][:3] and steps[-1] == 300
+    assert len(steps) == 300  # 150 steps before the checkpoint and 150 after
+    assert resumed.result is not None
+    val_loss = next(m for m in resumed.result.run.metrics if m.name == "val_loss")
+    assert val_loss.first_step == 50  # the validations before the checkpoint too
+
+
+def test_a_checkpoint_with_an_unreadable_monitor_state_warns_and_trains_on(
+    tmp_path: Path,
+) -> None:
+    trainer = train(tmp_path / "first", lr=0.1, monitor=LightningMonitor(INLINE), max_steps=60)
+    checkpoint = tmp_path / "at60.ckpt"
+    trainer.save_checkpoint(checkpoint)
+    saved = torch.load(checkpoint, weights_only=True)
+    key = next(k for k in saved["callbacks"] if k.startswith("LightningMonitor"))
+    saved["callbacks"][key]["version"] = 99
+    torch.save(saved, checkpoint)
+    resumed = LightningMonitor(INLINE)
+    with pytest.warns(UserWarning, match="version 99"):
+        trainer = train(
+            tmp_path / "resumed", lr=0.1, monitor=resumed, max_steps=90, ckpt_path=checkpoint
+        )
+    assert trainer.global_step == 90
+    assert loss_history(resumed)[0][0] == 61  # started afresh after the checkpoint
 
 
 def test_background_analysis_runs_beside_training_and_is_closed(tmp_path: Path) -> None:

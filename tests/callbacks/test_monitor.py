@@ -410,3 +410,34 @@ def test_steps_a_host_appends_itself_count_like_buffer_loss(rng: np.random.Gener
     # 1200 and waits for the next check
     assert outcomes[0][2] == [449, 833, 1217]
     assert outcomes[1] == outcomes[0]
+
+
+def test_a_resumed_monitor_analyses_the_whole_run_and_does_not_repeat_alerts(
+    rng: np.random.Generator,
+) -> None:
+    loss, norm = healthy(rng, 400)
+    loss[150:] = loss[150] * np.exp(np.linspace(0, 6, 250)) * np.exp(rng.normal(0, 0.05, 250))
+    first = TrainingMonitor(INLINE)
+    feed(first, loss[:300], norm[:300])
+    raised_before = {a.kind for a in first.alerts if a.statistic == "probability"}
+    state = json.loads(json.dumps(first.state_dict()))  # plain values only
+    resumed = TrainingMonitor(INLINE)
+    resumed.load_state_dict(state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingAlertWarning)
+        for step in range(301, 401):
+            resumed.observe_step(step, loss=float(loss[step - 1]), grad_norm=float(norm[step - 1]))
+        result = resumed.finish(None)
+    assert result is not None and result.run.last_step == 400
+    train_loss = next(m for m in result.run.metrics if m.name == "train_loss")
+    assert (train_loss.first_step, train_loss.n_points) == (1, 400)
+    assert "divergence" in raised_before and result.probability("divergence") >= 0.5
+    repeated = {a.kind for a in resumed.alerts if a.statistic == "probability"} & raised_before
+    assert not repeated
+
+
+def test_a_monitor_state_of_another_version_is_refused() -> None:
+    state = TrainingMonitor().state_dict()
+    state["version"] = 0
+    with pytest.raises(ValueError, match="version 0"):
+        TrainingMonitor().load_state_dict(state)
