@@ -162,6 +162,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._set_role(monitors=trainer.is_global_zero)
         self._fitting = True
         if not trainer.is_global_zero:
+            self._saved_state = None  # rank zero's history: only rank zero monitors
             return
         self._restore_saved_state()
         self._n_free = self._n_granted = 0
