@@ -374,7 +374,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Run the final analysis and write it next to the run's logs (global rank zero)."""
         self._set_role(monitors=True)
-        self._fitting = False
+        self._fitting = self._syncs_decisions = False
         self.report_dir = _log_dir(trainer)  # a collective in distributed training
         if not trainer.is_global_zero:
             self.monitor.close()
