@@ -31,37 +31,25 @@ import warnings
 from typing import Any
 
 import torch
-from bench_callback import interleaved_config
-from sklearn.datasets import load_digits
+from bench_callback import DigitsMLP, interleaved_config, loader
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from dynamics_stats.callbacks import HFMonitor, MonitorConfig
 from dynamics_stats.callbacks.alerts import LOGGER_NAME
 
 
-class Digits(torch.utils.data.Dataset):  # type: ignore[misc]
-    """The digits as the dicts the Trainer hands to the model."""
-
-    def __init__(self) -> None:
-        x, y = load_digits(return_X_y=True)
-        self.x = torch.tensor(x / 16, dtype=torch.float32)
-        self.y = torch.tensor(y)
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return {"x": self.x[index], "labels": self.y[index]}
+def digits() -> list[dict[str, Any]]:
+    """The digits of ``bench_callback.py`` as the examples the Trainer hands to the model."""
+    inputs, labels = loader().dataset.tensors
+    return [{"x": row, "labels": label} for row, label in zip(inputs, labels, strict=True)]
 
 
-class DigitsMLP(torch.nn.Module):  # type: ignore[misc]
-    """64-64-10 ReLU MLP returning {"loss": ...}, as the Trainer expects."""
+class TrainerMLP(torch.nn.Module):  # type: ignore[misc]
+    """The MLP of ``bench_callback.py``, returning {"loss": ...} as the Trainer expects."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.net = torch.nn.Sequential(
-            torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10)
-        )
+        self.net = DigitsMLP().net
 
     def forward(self, x: Any, labels: Any = None) -> dict[str, Any]:
         return {"loss": torch.nn.functional.cross_entropy(self.net(x), labels)}
@@ -136,7 +124,7 @@ def interleaved(n_steps: int, callback: TrainerCallback, logging_steps: int) -> 
             seed=0,
         )
         trainer = Trainer(
-            model=DigitsMLP(), args=args, train_dataset=Digits(), callbacks=[switch, callback]
+            model=TrainerMLP(), args=args, train_dataset=digits(), callbacks=[switch, callback]
         )
         trainer.remove_callback(PrinterCallback)  # prints every log: not part of the measure
         switch.handler = trainer.callback_handler

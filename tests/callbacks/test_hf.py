@@ -15,7 +15,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 pytest.importorskip("accelerate")  # the Trainer needs it on PyTorch
 
-from sklearn.datasets import load_digits  # noqa: E402
+from _hf_digits import DigitsMLP, digits, training_arguments  # noqa: E402
 from transformers import (  # noqa: E402
     Trainer,
     TrainerCallback,
@@ -37,33 +37,6 @@ INLINE = MonitorConfig(
 )
 
 
-class Digits(torch.utils.data.Dataset):  # type: ignore[misc]
-    def __init__(self, start: int, stop: int) -> None:
-        x, y = load_digits(return_X_y=True)
-        self.x = torch.tensor(x[start:stop] / 16, dtype=torch.float32)
-        self.y = torch.tensor(y[start:stop])
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        return {"x": self.x[index], "labels": self.y[index]}
-
-
-class DigitsMLP(torch.nn.Module):  # type: ignore[misc]
-    """A plain torch module returning {"loss": ...}, as the Trainer expects."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.net = torch.nn.Sequential(
-            torch.nn.Linear(64, 32), torch.nn.Tanh(), torch.nn.Linear(32, 10)
-        )
-
-    def forward(self, x: Any, labels: Any = None) -> dict[str, Any]:
-        logits = self.net(x)
-        return {"loss": torch.nn.functional.cross_entropy(logits, labels), "logits": logits}
-
-
 def train(
     tmp_path: Path,
     lr: float,
@@ -75,31 +48,13 @@ def train(
 ) -> Trainer:
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    options: dict[str, Any] = {
-        "save_strategy": "no",
-        "eval_strategy": "steps",
-        "eval_steps": 50,
-        **arg_options,
-    }
-    args = TrainingArguments(
-        output_dir=str(tmp_path),
-        report_to=[],
-        use_cpu=True,
-        max_steps=max_steps,
-        logging_steps=1,
-        learning_rate=lr,
-        optim="sgd",
-        lr_scheduler_type="constant",
-        per_device_train_batch_size=32,
-        disable_tqdm=True,
-        seed=0,
-        **options,
-    )
+    options = {"eval_strategy": "steps", "eval_steps": 50, **arg_options}
+    args = training_arguments(str(tmp_path), lr, max_steps, **options)
     trainer = Trainer(
         model=DigitsMLP(),
         args=args,
-        train_dataset=Digits(0, 1500),
-        eval_dataset=Digits(1500, 1797),
+        train_dataset=digits(0, 1500),
+        eval_dataset=digits(1500, 1797),
         callbacks=[monitor],
     )
     with warnings.catch_warnings():

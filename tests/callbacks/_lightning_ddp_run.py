@@ -1,4 +1,4 @@
-"""A two-process CPU DDP run with LightningMonitor (started by test_lightning_ddp.py).
+"""A two-process CPU DDP run with LightningMonitor (started by test_distributed.py).
 
 Usage: python _ddp_run.py OUT_DIR LR {watch,stop}. Lightning starts the second process by
 running this script again; each process writes ``rank<N>.json`` into OUT_DIR with what its
@@ -7,7 +7,6 @@ monitor saw.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import warnings
@@ -16,6 +15,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from _distributed import write_rank_record
 from sklearn.datasets import load_digits
 
 from dynamics_stats.callbacks import LightningMonitor, MonitorConfig
@@ -69,15 +69,7 @@ def main() -> None:
         enable_model_summary=False,
     )
     trainer.fit(DigitsMLP(lr), loader)
-    seen = {
-        "rank": trainer.global_rank,
-        "global_step": trainer.global_step,
-        "alerts": [alert.kind for alert in monitor.alerts],
-        "analyses": monitor.monitor.n_analyses,
-        "losses_seen": len(monitor.monitor.history.snapshot().get("train_loss", ((), ()))[0]),
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"rank{trainer.global_rank}.json").write_text(json.dumps(seen))
+    write_rank_record(out, trainer.global_rank, trainer.global_step, monitor)
 
 
 if __name__ == "__main__":
