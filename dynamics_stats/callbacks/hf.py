@@ -29,7 +29,8 @@ class HFMonitor(MonitorHost, TrainerCallback):
     ``eval_*`` metrics) at each ``on_log``, so the online checks run every
     ``logging_steps``; gradients are also checked for NaN/Inf between logs
     (``on_pre_optimizer_step``, on the schedule of `GradNormSchedule`: every step unless
-    the steps are very short), which catches a run whose logged loss still looks finite.
+    the steps are very short), which catches a run whose logged loss still looks finite;
+    not when the Trainer logs the gradient norm at every step.
     Nothing intervenes unless asked.
 
     Parameters
@@ -82,6 +83,8 @@ class HFMonitor(MonitorHost, TrainerCallback):
         self._monitors = True  # this process monitors (world process zero)
         self._shares_decisions = False  # several processes and an intervention turned on
         self._held = (False, False)  # stop and save, until shared at the next step end
+        self._logs_every_step = False
+        self._sees_every_norm = False  # then the gradients need no check between logs
 
     def on_train_begin(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
@@ -95,6 +98,8 @@ class HFMonitor(MonitorHost, TrainerCallback):
         intervenes = monitor.stop_on_divergence is not None or monitor.checkpoint_before_spike
         self._shares_decisions = intervenes and args.world_size > 1
         self._held = (False, False)
+        self._logs_every_step = args.logging_strategy == "steps" and args.logging_steps == 1
+        self._sees_every_norm = False  # the Trainer logs the norm at every step
         if self._monitors and state.log_history:  # resumed: the logs before the checkpoint
             self._restore_history(state.log_history)
         values = {name: getattr(args, name, None) for name in _HPARAMS}
@@ -123,9 +128,15 @@ class HFMonitor(MonitorHost, TrainerCallback):
     def on_pre_optimizer_step(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
     ) -> None:
-        """Check the gradients for NaN/Inf (on the gradient-norm schedule)."""
+        """Check the gradients for NaN/Inf (on the gradient-norm schedule) between two logs.
+
+        Not when the Trainer logs the gradient norm at every step (a log at every step,
+        and a ``grad_norm`` in the last one): each step's norm is then checked at its log.
+        """
         model = kwargs.get("model")
-        if not self._monitors or model is None or not self.grad_norm_schedule.due():
+        if not self._monitors or self._sees_every_norm or model is None:
+            return
+        if not self.grad_norm_schedule.due():
             return
         norm = self.grad_norm_schedule.compute(lambda: total_grad_norm(model.parameters()))
         if norm is not None and not math.isfinite(norm):
@@ -146,6 +157,7 @@ class HFMonitor(MonitorHost, TrainerCallback):
         logs = logs or {}
         step = state.global_step
         if "loss" in logs or "grad_norm" in logs:
+            self._sees_every_norm = self._logs_every_step and "grad_norm" in logs
             actions = self.monitor.observe_step(
                 step,
                 loss=_number(logs.get("loss")),

@@ -164,6 +164,21 @@ def test_nan_gradients_are_caught_between_two_logs(tmp_path: Path) -> None:
     assert control.should_training_stop
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("logging_steps", "own_checks"), [(1, False), (5, True)])
+def test_gradients_are_checked_between_logs_unless_every_norm_is_logged(
+    tmp_path: Path, logging_steps: int, own_checks: bool
+) -> None:
+    monitor = HFMonitor(INLINE)
+    train(tmp_path, lr=0.1, monitor=monitor, max_steps=30, logging_steps=logging_steps)
+    n_logged = monitor.monitor.history.metrics["grad_norm"].n_seen
+    assert n_logged == 30 // logging_steps  # the Trainer's own, at each log
+    # with a log at every step only the first step, before any log, is checked by the monitor;
+    # otherwise the steps its gradient-norm schedule picks (every step while it warms up)
+    n_computed = monitor.grad_norm_schedule.n_computed
+    assert n_computed > 5 if own_checks else n_computed == 1
+
+
 def test_a_spike_asks_the_trainer_to_save(tmp_path: Path) -> None:
     args, state, control = interface_objects(tmp_path)
     monitor = HFMonitor(INLINE, checkpoint_before_spike=True)
