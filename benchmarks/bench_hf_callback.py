@@ -17,7 +17,7 @@ also makes the Trainer read the loss at every step).
 
 Prints figures; not a test.
 
-Usage: python benchmarks/bench_hf_callback.py [--steps N] [--repeats N]
+Usage: python benchmarks/bench_hf_callback.py [--steps N] [--repeats N] [--logging-steps 500,1]
 """
 
 from __future__ import annotations
@@ -150,6 +150,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=20_000, help="steps per interleaved run")
     parser.add_argument("--repeats", type=int, default=1, help="runs per setting")
+    parser.add_argument(
+        "--logging-steps", default="500,1", help="the Trainer's logging_steps to measure"
+    )
     options = parser.parse_args()
     torch.set_num_threads(1)
     logging.getLogger("transformers").setLevel(logging.ERROR)
@@ -160,7 +163,7 @@ def main() -> None:
         "HFMonitor, default settings": lambda: HFMonitor(interleaved_config(MonitorConfig())),
     }
     print(f"interleaved step by step within runs of {options.steps} steps, torch threads 1:")
-    for logging_steps in (500, 1):
+    for logging_steps in (int(n) for n in options.logging_steps.split(",")):
         print(f"logging_steps={logging_steps}:")
         for name, make in settings.items():
             for _ in range(options.repeats):

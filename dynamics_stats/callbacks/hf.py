@@ -25,13 +25,13 @@ _LOGGED = {"loss": "train_loss", "grad_norm": "grad_norm", "learning_rate": "lea
 class HFMonitor(MonitorHost, TrainerCallback):
     """Watch a Hugging Face ``Trainer`` run: online checks at each log, full analysis every N steps.
 
-    Reads what the Trainer logs (``loss``, the pre-clip ``grad_norm``, ``learning_rate``,
-    ``eval_*`` metrics) at each ``on_log``, so the online checks run every
-    ``logging_steps``; gradients are also checked for NaN/Inf between logs
-    (``on_pre_optimizer_step``, on the schedule of `GradNormSchedule`: every step unless
-    the steps are very short), which catches a run whose logged loss still looks finite;
-    not when the Trainer logs the gradient norm at every step.
-    Nothing intervenes unless asked.
+    Reads what the Trainer logs (``loss``, the pre-clip ``grad_norm``, ``learning_rate``)
+    at each ``on_log``, so the online checks run every ``logging_steps``, and the
+    ``eval_*`` metrics of each evaluation (``on_evaluate``). Gradients are also checked for
+    NaN/Inf between logs (``on_pre_optimizer_step``, on the schedule of `GradNormSchedule`:
+    every step unless the steps are very short), which catches a run whose logged loss
+    still looks finite; not when the Trainer logs the gradient norm at every step. Nothing
+    intervenes unless asked.
 
     Parameters
     ----------
@@ -151,25 +151,39 @@ class HFMonitor(MonitorHost, TrainerCallback):
         logs: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        """Check the logged loss and gradient norm; record evaluation metrics."""
-        if not self._monitors:
+        """Check the logged loss and gradient norm (evaluations come by `on_evaluate`)."""
+        if not self._monitors or not logs:
             return
-        logs = logs or {}
-        step = state.global_step
-        if "loss" in logs or "grad_norm" in logs:
-            self._sees_every_norm = self._logs_every_step and "grad_norm" in logs
-            actions = self.monitor.observe_step(
-                step,
-                loss=_number(logs.get("loss")),
-                grad_norm=_number(logs.get("grad_norm")),
-                learning_rate=_number(logs.get("learning_rate")),
-            )
+        loss, norm = logs.get("loss"), logs.get("grad_norm")
+        if loss is None and norm is None:
+            return
+        self._sees_every_norm = self._logs_every_step and norm is not None
+        actions = self.monitor.observe_step(
+            state.global_step,
+            loss=_number(loss),
+            grad_norm=_number(norm),
+            learning_rate=_number(logs.get("learning_rate")),
+        )
+        if actions.stop or actions.checkpoint or actions.probabilities:
             self._apply(state, control, actions)
+
+    def on_evaluate(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        metrics: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Record the validation losses and metrics of an evaluation (``eval_*``)."""
+        if not self._monitors or not metrics:
+            return
         evaluated = {
-            name: float(value) for name, value in logs.items() if _is_evaluation(name, value)
+            name: float(value) for name, value in metrics.items() if _is_evaluation(name, value)
         }
         if evaluated:
-            self._apply(state, control, self.monitor.observe_validation(step, evaluated))
+            actions = self.monitor.observe_validation(state.global_step, evaluated)
+            self._apply(state, control, actions)
 
     def on_train_end(
         self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any

@@ -198,6 +198,8 @@ def test_eval_metrics_are_recorded_but_runtime_figures_are_not(tmp_path: Path) -
     monitor = HFMonitor(INLINE)
     monitor.on_train_begin(args, state, control)
     state.global_step = 7
-    logs = {"eval_loss": 0.4, "eval_accuracy": 0.9, "eval_runtime": 1.2, "epoch": 1.0}
-    monitor.on_log(args, state, control, logs=logs)
+    metrics = {"eval_loss": 0.4, "eval_accuracy": 0.9, "eval_runtime": 1.2, "epoch": 1.0}
+    monitor.on_log(args, state, control, logs=metrics)  # the Trainer logs them too
+    assert not monitor.monitor.history.metrics
+    monitor.on_evaluate(args, state, control, metrics=metrics)
     assert set(monitor.monitor.history.metrics) == {"eval_loss", "eval_accuracy"}
