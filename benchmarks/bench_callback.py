@@ -258,10 +258,28 @@ def interleaved(n_steps: int, callback: pl.Callback) -> tuple[float, float, floa
             enable_model_summary=False,
         )
         trainer.fit(DigitsMLP(SIZE.hidden), loader())
+    change, low, high, _ = step_pair_change(switch.times, first_pair=1)
+    return change, low, high
+
+
+def step_pair_change(
+    times: list[tuple[int, bool, float]], first_pair: int
+) -> tuple[float, float, float, float]:
+    """Mean step time with over without, from ``(step or segment, with it, seconds)`` rows.
+
+    Rows are paired by ``index // 2`` (pairs before ``first_pair`` hold the warm-up and are
+    left out); the interval is a 90% bootstrap over the pairs.
+
+    Returns
+    -------
+    (float, float, float, float)
+        The change in percent, the interval's two ends, and the mean step time without
+        (seconds).
+    """
     pairs: dict[int, list[list[float]]] = {}
-    for segment, present, seconds in switch.times:
-        if segment > 0:  # the first pair holds the warm-up
-            pairs.setdefault(segment // 2, [[], []])[present].append(seconds)
+    for index, present, seconds in times:
+        if index // 2 >= first_pair:
+            pairs.setdefault(index // 2, [[], []])[present].append(seconds)
     sums = [(sum(w), len(w), sum(wo), len(wo)) for wo, w in pairs.values() if w and wo]
 
     def change(rows: list[tuple[float, int, float, int]]) -> float:
@@ -271,7 +289,8 @@ def interleaved(n_steps: int, callback: pl.Callback) -> tuple[float, float, floa
 
     rng = random.Random(1)
     draws = sorted(change(rng.choices(sums, k=len(sums))) for _ in range(2000))
-    return change(sums), draws[100], draws[1899]
+    base = sum(r[2] for r in sums) / sum(r[3] for r in sums)
+    return change(sums), draws[100], draws[1899], base
 
 
 def interleaved_config(config: MonitorConfig) -> MonitorConfig:

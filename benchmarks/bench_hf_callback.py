@@ -31,7 +31,7 @@ import warnings
 from typing import Any
 
 import torch
-from bench_callback import DigitsMLP, interleaved_config, loader
+from bench_callback import DigitsMLP, interleaved_config, loader, step_pair_change
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
 from dynamics_stats.callbacks import HFMonitor, MonitorConfig
@@ -129,21 +129,7 @@ def interleaved(n_steps: int, callback: TrainerCallback, logging_steps: int) -> 
         trainer.remove_callback(PrinterCallback)  # prints every log: not part of the measure
         switch.handler = trainer.callback_handler
         trainer.train()
-    pairs: dict[int, list[list[float]]] = {}
-    for step, present, seconds in switch.times:
-        if step > 1:  # the first pair holds the warm-up
-            pairs.setdefault(step // 2, [[], []])[present].append(seconds)
-    rows = [(sum(w), len(w), sum(wo), len(wo)) for wo, w in pairs.values() if w and wo]
-
-    def change(chosen: list[tuple[float, int, float, int]]) -> float:
-        with_mean = sum(r[0] for r in chosen) / sum(r[1] for r in chosen)
-        without_mean = sum(r[2] for r in chosen) / sum(r[3] for r in chosen)
-        return 100 * (with_mean / without_mean - 1)
-
-    rng = random.Random(1)
-    draws = sorted(change(rng.choices(rows, k=len(rows))) for _ in range(2000))
-    base = sum(r[2] for r in rows) / sum(r[3] for r in rows)
-    return change(rows), draws[100], draws[1899], base
+    return step_pair_change(switch.times, first_pair=1)
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """A two-process CPU DDP run with LightningMonitor (started by test_distributed.py).
 
-Usage: python _ddp_run.py OUT_DIR LR {watch,stop}. Lightning starts the second process by
+Usage: python _lightning_ddp_run.py OUT_DIR LR {watch,stop}. Lightning starts the second process by
 running this script again; each process writes ``rank<N>.json`` into OUT_DIR with what its
 monitor saw.
 """
