@@ -87,17 +87,33 @@ def plain_config(value: Any) -> Any:
     return value
 
 
-def _send(stream: IO[bytes], step: int, snapshot: Snapshot, hparams: Any, config: Any) -> None:
-    try:
-        write_request(stream, step, snapshot, hparams, config)
-    except (OSError, ValueError) as err:  # the worker died or was closed: poll() sees it
-        _logger.debug("analysis request of step %d not sent: %s", step, err)
+Request = tuple[int, Snapshot, dict[str, Any], Any]  # step, snapshot, hparams, config
 
 
-def _read_replies(stream: IO[bytes], replies: queue.Queue[bytes | None]) -> None:
-    """Pass the worker's reply lines on as bytes (parsed by `AnalysisRunner.poll`)."""
+def _write_requests(stream: IO[bytes], requests: queue.SimpleQueue[Request | None]) -> None:
+    """Write the queued requests to the worker until None arrives (the writer thread).
+
+    The pipe blocks until the worker reads (it may be starting), so the training thread
+    only queues a request.
+    """
+    while (request := requests.get()) is not None:
+        try:
+            write_request(stream, *request)
+        except (OSError, ValueError) as err:  # the worker died or was closed: poll() sees it
+            _logger.debug("analysis request of step %d not sent: %s", request[0], err)
+
+
+def _read_replies(stream: IO[bytes], replies: queue.Queue[Outcome | None]) -> None:
+    """Parse the worker's reply lines into outcomes (the reader thread), then None at exit.
+
+    Parsed here, beside training, so `AnalysisRunner.poll` only takes a finished outcome.
+    """
     for line in stream:
-        replies.put(line)
+        try:
+            replies.put(_parse_reply(line))
+        except (ValueError, KeyError, TypeError) as err:
+            _logger.warning("unreadable reply from the analysis worker skipped: %s", err)
+            replies.put((-1, None))
     replies.put(None)  # the worker exited
 
 
@@ -129,7 +145,9 @@ class AnalysisRunner:
         self.busy = False
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
-        self._replies: queue.Queue[bytes | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._requests: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
+        self._replies: queue.Queue[Outcome | None] = queue.Queue()
 
     def submit(
         self, step: int, snapshot: Snapshot, hparams: Mapping[str, HParamValue]
@@ -148,17 +166,12 @@ class AnalysisRunner:
         if self.busy:
             return None
         try:
-            process = self._start()
+            self._start()
         except OSError as err:
             _logger.warning("analysis worker unavailable (%s); analysing inline instead", err)
             self.background = False
             return self.submit(step, snapshot, hparams)
-        # written by a thread: the pipe blocks until the worker reads (it may be starting)
-        writer = threading.Thread(
-            target=_send, args=(process.stdin, step, snapshot, dict(hparams), self._plain)
-        )
-        writer.daemon = True
-        writer.start()
+        self._requests.put((step, snapshot, dict(hparams), self._plain))
         self.busy = True
         _logger.debug("analysis of step %d sent to the worker", step)
         return None
@@ -168,16 +181,15 @@ class AnalysisRunner:
         if not self.busy:
             return None
         try:
-            line = self._replies.get_nowait()
+            outcome = self._replies.get_nowait()
         except queue.Empty:
             return None
         self.busy = False
-        if line is None:
+        if outcome is None:
             _logger.warning("analysis worker exited; analysing inline from now on")
             self.close()
             self.background = False
             return None
-        outcome = _parse_reply(line)
         _logger.debug("analysis of step %d received", outcome[0])
         return outcome
 
@@ -194,13 +206,21 @@ class AnalysisRunner:
                 target=_read_replies, args=(self._process.stdout, self._replies), daemon=True
             )
             self._reader.start()
+            self._requests = queue.SimpleQueue()
+            self._writer = threading.Thread(
+                target=_write_requests, args=(self._process.stdin, self._requests), daemon=True
+            )
+            self._writer.start()
         return self._process
 
     def close(self) -> None:
         """Stop the worker process (a pending analysis is dropped)."""
         process, self._process = self._process, None
-        self.busy = False
+        pending, self.busy = self.busy, False
         if process is not None and process.stdin is not None:
+            if pending:  # neither the analysis nor the reading of its request is waited for
+                process.terminate()
+            self._requests.put(None)  # the writer thread ends after the request it is writing
             with contextlib.suppress(BrokenPipeError):  # the worker may have died
                 process.stdin.close()
             if process.poll() is None:  # a pending analysis is not waited for
@@ -210,9 +230,10 @@ class AnalysisRunner:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-            if self._reader is not None:
-                self._reader.join(timeout=2)
+            for thread in (self._writer, self._reader):
+                if thread is not None:
+                    thread.join(timeout=2)
             if process.stdout is not None:
                 process.stdout.close()
-        self._reader = None
+        self._reader = self._writer = None
         self._replies = queue.Queue()

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from dynamics_stats.callbacks._analysis import AnalysisRunner, analyze_history, plain_config
+from dynamics_stats.callbacks._analysis import (
+    AnalysisRunner,
+    _read_replies,
+    analyze_history,
+    plain_config,
+)
 from dynamics_stats.callbacks._protocol import read_request, write_request
 from dynamics_stats.callbacks.history import Snapshot, snapshot_to_frame
 from dynamics_stats.core.analysis_config import AnalysisConfig, PolicyConfig
@@ -77,3 +84,27 @@ def test_background_runner_gives_the_same_result_as_inline() -> None:
     assert result is not None and inline is not None
     assert result.to_dict() == inline.to_dict()
     assert not runner.busy
+
+
+def test_an_unreadable_reply_is_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    replies: queue.Queue[Any] = queue.Queue()
+    good = json.dumps({"step": 7, "result": None}).encode() + b"\n"
+    _read_replies(io.BytesIO(b"{not json\n" + good), replies)
+    assert [replies.get_nowait() for _ in range(3)] == [(-1, None), (7, None), None]
+    assert "unreadable reply" in caplog.text
+
+
+def test_closing_with_an_analysis_pending_does_not_wait_for_it() -> None:
+    # a request too large for the pipe: the writer thread is still writing it while the
+    # worker starts (about half a second here); close() must not wait for that
+    n_points = 300_000
+    snapshot = {"train_loss": (np.arange(1.0, n_points + 1), np.ones(n_points))}
+    runner = AnalysisRunner(AnalysisConfig(), background=True)
+    assert runner.submit(1, snapshot, {}) is None
+    time.sleep(0.2)
+    threads = (runner._writer, runner._reader)
+    started = time.monotonic()
+    runner.close()
+    assert time.monotonic() - started < 0.3
+    assert not runner.busy
+    assert all(thread is not None and not thread.is_alive() for thread in threads)
