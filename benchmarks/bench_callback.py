@@ -58,6 +58,7 @@ from dynamics_stats.callbacks import LightningMonitor, MonitorConfig
 from dynamics_stats.callbacks.lightning import _lightning_skips_unset_hooks
 
 HOOKS = ("on_before_optimizer_step", "on_train_batch_end")
+TAP = "optimizer step post-hook"
 STEADY_FROM = 1000
 INTERLEAVED_ALL = "zero,noop,empty,appender,reader,default,checks,every_step"
 
@@ -131,9 +132,17 @@ class TimedMonitor(LightningMonitor):
     def __init__(self, config: MonitorConfig | None = None) -> None:
         super().__init__(config)
         self.calls: dict[str, list[tuple[int, float]]] = {name: [] for name in HOOKS}
-        # the timing wrappers only delegate: let the norm hook be unset between norm steps
-        # as it is for LightningMonitor itself
-        self._toggles_norm_hook = _lightning_skips_unset_hooks()
+        self.calls[TAP] = []
+        # the timing wrappers only delegate: let the norm hook be unset between norm steps,
+        # and the free steps go through the optimizer step post-hook, as for LightningMonitor
+        self._toggles_norm_hook = self._may_tap = _lightning_skips_unset_hooks()
+
+    def _after_optimizer_step(self, optimizer: Any, args: Any, kwargs: dict[str, Any]) -> None:
+        start = time.perf_counter()
+        super()._after_optimizer_step(optimizer, args, kwargs)
+        elapsed = time.perf_counter() - start
+        self.hook_seconds += elapsed
+        self.calls[TAP].append((self._step_tracker.completed + 1, elapsed))
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         start = time.perf_counter()
@@ -210,6 +219,7 @@ class Interleaver(pl.Callback):
         self._segment = 0
         self._with = True
         self._order: tuple[bool, bool] = (True, False)
+        self._paused_hook: tuple[Any, Any] | None = None
 
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, *args: Any
@@ -234,6 +244,25 @@ class Interleaver(pl.Callback):
             trainer.callbacks.append(self.callback)
         elif not present and self.callback in trainer.callbacks:
             trainer.callbacks.remove(self.callback)
+        self._set_step_hook(present)
+
+    def _set_step_hook(self, present: bool) -> None:
+        """Take a monitor's optimizer step post-hook out with the monitor, and back in.
+
+        The hook is registered on the optimizer, not in ``trainer.callbacks``: left in, it
+        would read the losses of the steps without the monitor (and charge them there).
+        """
+        tap = getattr(self.callback, "_tap", None)
+        hooks = None if tap is None else tap.hooks_dict_ref()
+        if tap is None or hooks is None:
+            return
+        if not present and tap.id in hooks:
+            self._paused_hook = (tap, hooks.pop(tap.id))
+        elif present and self._paused_hook is not None:
+            paused_tap, hook = self._paused_hook
+            if paused_tap is tap:
+                hooks[tap.id] = hook
+            self._paused_hook = None
 
 
 def interleaved(n_steps: int, callback: pl.Callback) -> tuple[float, float, float]:
@@ -356,8 +385,10 @@ def run(n_steps: int, config: MonitorConfig | str | None) -> dict[str, float]:
         out["analyses"] = monitor.monitor.n_analyses - 1  # without the final one
         out["norm_interval"] = monitor.grad_norm_schedule.interval
         out["block_steps"] = monitor.monitor._room_given
-        # typical per-step cost: the median call of the hook that runs at every step
-        out["median_step"] = statistics.median(t for _, t in monitor.calls["on_train_batch_end"])
+        # typical per-step cost: the median call of the hook that runs at every step (the
+        # optimizer step post-hook when the free steps go through it)
+        every_step = monitor.calls[TAP] or monitor.calls["on_train_batch_end"]
+        out["median_step"] = statistics.median(t for _, t in every_step)
         # steady state: mean per step after the first 1000 steps (worker started, warmed up);
         # the norm hook runs only at the steps that compute the norm
         late = sum(t for calls in monitor.calls.values() for step, t in calls if step > STEADY_FROM)

@@ -12,6 +12,7 @@ from typing import Any
 import lightning.pytorch as pl
 import numpy as np
 
+from dynamics_stats.callbacks._closure_tap import can_tap_closure, closure_loss
 from dynamics_stats.callbacks._grad_norm import total_grad_norm
 from dynamics_stats.callbacks._host import MonitorHost
 from dynamics_stats.callbacks.alerts import AlertHandler
@@ -64,7 +65,10 @@ class LightningMonitor(MonitorHost, pl.Callback):
     which avoids a device synchronisation per step; a NaN/Inf loss is then reported at
     the next block check, with its own step (a due full analysis also waits for it). At a
     step where nothing else is due (no gradient norm, no block check) the hook only appends
-    the step and the loss tensor to the monitor's buffer. With ``stop_on_divergence`` or
+    the step and the loss tensor to the monitor's buffer; in automatic optimization (one
+    optimizer, no gradient accumulation) that is done by a torch optimizer step post-hook
+    instead, and Lightning does not call ``on_train_batch_end`` at those steps at all
+    (`dynamics_stats.callbacks._closure_tap`). With ``stop_on_divergence`` or
     ``checkpoint_before_spike`` (or ``MonitorConfig(check_loss_every_step=True)``) the
     loss is read at every step, so the intervention comes at the step.
 
@@ -122,6 +126,15 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._n_free = self._n_granted = 0
         self._free_steps: list[float] = []
         self._free_losses: list[Any] = []
+        # free steps read by an optimizer step post-hook, with on_train_batch_end unset
+        self._may_tap = _lightning_skips_unset_hooks() and not _overrides(
+            type(self), "on_train_batch_end"
+        )
+        self._tap: Any = None  # the post-hook's handle while it is registered
+        self._tap_verified = False  # it read the loss Lightning reported, at a checked step
+        self._tapping = False  # the current free steps go through the post-hook
+        self._tapped: tuple[int, Any] | None = None  # (step, loss) it read at a checked step
+        self._batch_end_done = False  # the post-hook recorded this batch: nothing to do
         self.checkpoints: list[Path] = []
         self._unset_unused_hooks()
         # between the steps that compute the norm, Lightning need not call the hook at all
@@ -211,6 +224,24 @@ class LightningMonitor(MonitorHost, pl.Callback):
         optimizers = trainer.optimizers
         self._param_group = optimizers[0].param_groups[0] if optimizers else None
         self._step_tracker = _optimizer_step_tracker(trainer)
+        self._attach_tap(trainer)
+
+    def _attach_tap(self, trainer: pl.Trainer) -> None:
+        """Register the optimizer step post-hook that reads the free steps' losses.
+
+        Only on global rank zero, when the losses are buffered (no read at every step, no
+        shared decisions), Lightning's step counter is read and each optimizer step is one
+        batch (`can_tap_closure`). It is used once it has read what Lightning reports.
+        """
+        self._detach_tap()
+        if (
+            self._may_tap
+            and not (self._reads_loss_every_step or self._syncs_decisions)
+            and trainer.is_global_zero
+            and self._step_tracker is not None
+            and can_tap_closure(trainer)
+        ):
+            self._tap = trainer.optimizers[0].register_step_post_hook(self._after_optimizer_step)
 
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
@@ -237,6 +268,9 @@ class LightningMonitor(MonitorHost, pl.Callback):
         unread (`TrainingMonitor.buffer_loss`), or read and checked at once
         (`TrainingMonitor.observe_loss`) when ``check_loss_every_step`` asks for it.
         """
+        if self._batch_end_done:  # the optimizer step post-hook recorded this batch
+            self._batch_end_done = False
+            return
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if self._n_free and loss is not None:  # the per-step fast path
             self._n_free -= 1
@@ -246,6 +280,8 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._settle_free_steps()
         tracker = self._step_tracker
         step = trainer.global_step if tracker is None else tracker.completed
+        if self._tap is not None:
+            self._verify_tap(step, loss)
         short = self._grad_norm is None and self._logged_grad_key is None
         if short and step > 1 and loss is not None:
             if self._reads_loss_every_step:
@@ -298,14 +334,61 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._free_steps, self._free_losses, n_free = self.monitor.loss_buffer()
         n_free = min(n_free, self.grad_norm_schedule.steps_before_due())
         self._n_free = self._n_granted = n_free
+        if n_free and self._tap_verified:
+            self._tapping = True
+            self.on_train_batch_end = None  # type: ignore[assignment]
 
     def _settle_free_steps(self) -> None:
         """Count the free steps taken since the grant in the monitor and the norm schedule."""
+        if self._tapping:
+            self._stop_tapping()
         n_taken = self._n_granted - self._n_free
         if n_taken:
             self.monitor.note_buffered(n_taken)
             self.grad_norm_schedule.skip(n_taken)
         self._n_free = self._n_granted = 0
+
+    def _after_optimizer_step(self, optimizer: Any, args: Any, kwargs: dict[str, Any]) -> None:
+        """Torch optimizer step post-hook: read the step's loss from Lightning's closure.
+
+        At a free step while tapping, the step and the loss go into the monitor's buffer
+        here (Lightning does not call ``on_train_batch_end``, which is unset); at the last
+        one ``on_train_batch_end`` is set again and skips this batch. At any other step the
+        pair is kept for `_verify_tap`.
+        """
+        loss = closure_loss(kwargs)
+        step = self._step_tracker.completed + 1  # Lightning counts the step after this
+        if not self._tapping or loss is None:  # no loss: on_train_batch_end handles it
+            self._tapped = (step, loss)
+            if self._tapping:
+                self._stop_tapping()
+            return
+        self._n_free -= 1
+        self._free_steps.append(step)
+        self._free_losses.append(loss)
+        if not self._n_free:
+            self._stop_tapping()
+            self._batch_end_done = True
+
+    def _verify_tap(self, step: int, loss: Any) -> None:
+        """Keep the post-hook only while it reads the step and loss Lightning reports."""
+        tapped, self._tapped = self._tapped, None
+        if tapped is not None and tapped[0] == step and tapped[1] is loss:
+            self._tap_verified = True
+        else:
+            self._detach_tap()
+
+    def _stop_tapping(self) -> None:
+        """Let Lightning call ``on_train_batch_end`` again."""
+        self._tapping = False
+        self.__dict__.pop("on_train_batch_end", None)
+
+    def _detach_tap(self) -> None:
+        """Remove the optimizer step post-hook (at the end of a fit or when unverified)."""
+        if self._tap is not None:
+            self._tap.remove()
+        self._tap = self._tapped = None
+        self._tap_verified = self._batch_end_done = False
 
     def _observe_with_grad_norm(self, trainer: pl.Trainer, step: int, loss: Any) -> MonitorActions:
         """Run the per-step checks at a step with a gradient norm (computed or logged)."""
@@ -333,7 +416,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         """Convert a block of buffered loss tensors (or numbers) to floats.
 
         On an accelerator the block is stacked and copied at once (one synchronisation);
-        on the CPU one ``float()`` per value is faster than stacking.
+        on the CPU one ``.item()`` per value is faster than stacking.
         """
         if not getattr(values[0], "is_cpu", True):
             import torch
@@ -344,7 +427,10 @@ class LightningMonitor(MonitorHost, pl.Callback):
                 stacked = None
             if stacked is not None and stacked.size == len(values):
                 return stacked
-        return np.array([float(value) for value in values], dtype=float)
+        try:  # ``.item()`` is faster than ``float()`` on a tensor
+            return np.array([value.item() for value in values], dtype=float)
+        except AttributeError:  # plain numbers among them
+            return np.array([float(value) for value in values], dtype=float)
 
     def _schedule_norm(self, due: bool) -> None:
         """Compute the gradient norm at the next optimizer step or not (and (un)set the hook)."""
@@ -375,18 +461,21 @@ class LightningMonitor(MonitorHost, pl.Callback):
         """Run the final analysis and write it next to the run's logs (global rank zero)."""
         self._set_role(monitors=True)
         self._fitting = self._syncs_decisions = False
+        self._settle_free_steps()
+        self._detach_tap()
         self.report_dir = _log_dir(trainer)  # a collective in distributed training
         if not trainer.is_global_zero:
             self.monitor.close()
             return
-        self._settle_free_steps()
         self.monitor.finish(self.report_dir)
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        """Stop the analysis worker."""
+        """Stop the analysis worker and remove the optimizer step post-hook."""
         self._fitting = False
+        self._settle_free_steps()
+        self._detach_tap()
         self.monitor.close()
 
     def _apply(self, trainer: pl.Trainer, actions: MonitorActions) -> None:

@@ -450,3 +450,78 @@ def test_accelerator_losses_are_stacked_once_per_block(monkeypatch: pytest.Monke
     mixed = [*on_device, 2.0]  # a plain number cannot be stacked: read one by one
     converted = LightningMonitor()._loss_to_array(mixed)
     np.testing.assert_array_equal(converted, [1.5, np.inf, 0.25, 2.0])
+
+
+class BatchEndCounter(pl.Callback):
+    """Counts the monitor's ``on_train_batch_end`` calls and whether its step hook is on."""
+
+    def __init__(self, monitor: LightningMonitor) -> None:
+        self.monitor = monitor
+        self.tapped: list[bool] = []
+
+    def on_train_batch_end(self, trainer: pl.Trainer, *args: Any) -> None:
+        self.tapped.append(self.monitor._tap is not None)
+
+
+def count_batch_end_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    hook = LightningMonitor.on_train_batch_end
+
+    def counted(self: LightningMonitor, trainer: pl.Trainer, *args: Any) -> None:
+        calls.append(trainer.global_step)
+        hook(self, trainer, *args)
+
+    monkeypatch.setattr(LightningMonitor, "on_train_batch_end", counted)
+    return calls
+
+
+@pytest.mark.skipif(not _lightning_skips_unset_hooks(), reason="Lightning calls unset hooks")
+def test_free_steps_are_read_by_the_optimizer_step_hook_not_the_batch_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = count_batch_end_calls(monkeypatch)
+    recorder = StepRecorder()
+    monitor = LightningMonitor(replace(INLINE, grad_norm_every=16))
+    trainer = train(tmp_path, lr=0.1, monitor=monitor, extra_callbacks=(recorder,))
+    steps, values = loss_history(monitor)
+    assert steps == recorder.steps == list(range(1, 301))
+    np.testing.assert_allclose(values, recorder.losses, rtol=1e-6)
+    # Lightning calls the hook at 2-3 steps per 16-step norm cycle and a few more
+    assert 30 <= len(calls) <= 100
+    assert monitor._tap is None  # removed at the end of the fit
+    assert not trainer.optimizers[0]._optimizer_step_post_hooks
+
+
+@pytest.mark.parametrize(
+    ("module", "options"),
+    [(ManualDigitsMLP, {}), (DigitsMLP, {"accumulate_grad_batches": 3})],
+    ids=["manual", "accumulated"],
+)
+def test_no_step_hook_when_optimizer_steps_are_not_batches(
+    tmp_path: Path, module: type[DigitsMLP], options: dict[str, Any]
+) -> None:
+    monitor = LightningMonitor(replace(INLINE, grad_norm_every=16))
+    counter = BatchEndCounter(monitor)
+    train(tmp_path, lr=0.1, monitor=monitor, max_steps=60, module=module,
+          extra_callbacks=(counter,), **options)  # fmt: skip
+    assert counter.tapped and not any(counter.tapped)
+
+
+@pytest.mark.parametrize(
+    "misread", [lambda kwargs: None, lambda kwargs: torch.tensor(1.0)], ids=["none", "other"]
+)
+def test_a_step_hook_that_misreads_the_loss_is_dropped_and_every_loss_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, misread: Any
+) -> None:
+    # a Lightning whose closure no longer holds the loss where the hook looks for it
+    monkeypatch.setattr("dynamics_stats.callbacks.lightning.closure_loss", misread)
+    calls = count_batch_end_calls(monkeypatch)
+    recorder = StepRecorder()
+    monitor = LightningMonitor(replace(INLINE, grad_norm_every=16))
+    counter = BatchEndCounter(monitor)
+    train(tmp_path, lr=0.1, monitor=monitor, extra_callbacks=(recorder, counter))
+    steps, values = loss_history(monitor)
+    assert steps == recorder.steps == list(range(1, 301))
+    np.testing.assert_allclose(values, recorder.losses, rtol=1e-6)
+    assert len(calls) == 300
+    assert not any(counter.tapped[1:])  # dropped at the first step Lightning reported
