@@ -16,19 +16,20 @@ import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import pandas as pd
 
 from dynamics_stats.agent.analyze import analyze
-from dynamics_stats.callbacks._protocol import write_request
-from dynamics_stats.callbacks.alerts import LOGGER_NAME
+from dynamics_stats.callbacks._protocol import write_request, write_watch_request
+from dynamics_stats.callbacks.alerts import LOGGER_NAME, Alert
 from dynamics_stats.callbacks.history import Snapshot, frame_to_run_log, snapshot_to_frame
 from dynamics_stats.core.agent_result import AgentResult
 from dynamics_stats.core.analysis_config import AnalysisConfig
 from dynamics_stats.core.errors import DynamicsStatsError
-from dynamics_stats.core.types import HParamValue
+from dynamics_stats.core.types import FloatArray, HParamValue
 
 __all__ = ["AnalysisRunner", "analyze_history"]
 
@@ -87,7 +88,14 @@ def plain_config(value: Any) -> Any:
     return value
 
 
-Request = tuple[int, Snapshot, dict[str, Any], Any]  # step, snapshot, hparams, config
+# ("analysis", (step, snapshot, hparams, config)) or ("watch", (metric, steps, values,
+# settings)); ("result", (step, result)) or ("alerts", [Alert, ...]) back
+Request = tuple[str, tuple[Any, ...]]
+Reply = tuple[str, Any]
+_WRITERS: dict[str, Callable[..., None]] = {
+    "analysis": write_request,
+    "watch": write_watch_request,
+}
 
 
 def _write_requests(stream: IO[bytes], requests: queue.SimpleQueue[Request | None]) -> None:
@@ -97,34 +105,42 @@ def _write_requests(stream: IO[bytes], requests: queue.SimpleQueue[Request | Non
     only queues a request.
     """
     while (request := requests.get()) is not None:
+        kind, args = request
         try:
-            write_request(stream, *request)
+            _WRITERS[kind](stream, *args)
         except (OSError, ValueError) as err:  # the worker died or was closed: poll() sees it
-            _logger.debug("analysis request of step %d not sent: %s", request[0], err)
+            _logger.debug("%s request not sent to the analysis worker: %s", kind, err)
 
 
-def _read_replies(stream: IO[bytes], replies: queue.Queue[Outcome | None]) -> None:
-    """Parse the worker's reply lines into outcomes (the reader thread), then None at exit.
+def _read_replies(stream: IO[bytes], replies: queue.Queue[Reply | None]) -> None:
+    """Parse the worker's reply lines (the reader thread), then put None when it exits.
 
-    Parsed here, beside training, so `AnalysisRunner.poll` only takes a finished outcome.
+    Parsed here, beside training, so `AnalysisRunner.poll` only takes finished replies.
     """
     for line in stream:
         try:
             replies.put(_parse_reply(line))
         except (ValueError, KeyError, TypeError) as err:
             _logger.warning("unreadable reply from the analysis worker skipped: %s", err)
-            replies.put((-1, None))
+            # still answers its request (the kind is the first key written)
+            is_result = line.startswith(b'{"kind": "result"')
+            replies.put(("result", (-1, None)) if is_result else ("alerts", []))
     replies.put(None)  # the worker exited
 
 
-def _parse_reply(line: bytes) -> Outcome:
+def _parse_reply(line: bytes) -> Reply:
     reply = json.loads(line)
+    if reply["kind"] == "alerts":
+        return "alerts", [Alert.from_dict(alert) for alert in reply["alerts"]]
     result = reply["result"]
-    return reply["step"], None if result is None else AgentResult.from_dict(result)
+    return "result", (reply["step"], None if result is None else AgentResult.from_dict(result))
 
 
 class AnalysisRunner:
-    """Run analyses of the history, in a worker process or at once.
+    """Run analyses of the history, in a worker process or at once; and online tests there.
+
+    In the background the worker also runs the online spike and changepoint tests of the
+    blocks sent with `watch`; their alerts arrive with the replies (`take_alerts`).
 
     Parameters
     ----------
@@ -147,7 +163,10 @@ class AnalysisRunner:
         self._reader: threading.Thread | None = None
         self._writer: threading.Thread | None = None
         self._requests: queue.SimpleQueue[Request | None] = queue.SimpleQueue()
-        self._replies: queue.Queue[Outcome | None] = queue.Queue()
+        self._replies: queue.Queue[Reply | None] = queue.Queue()
+        self._n_watched = 0  # blocks sent to the online tests, not answered yet
+        self._alerts: list[Alert] = []  # from the worker's online tests, not taken yet
+        self._ready: Outcome | None = None  # a finished analysis, not taken yet
 
     def submit(
         self, step: int, snapshot: Snapshot, hparams: Mapping[str, HParamValue]
@@ -171,27 +190,98 @@ class AnalysisRunner:
             _logger.warning("analysis worker unavailable (%s); analysing inline instead", err)
             self.background = False
             return self.submit(step, snapshot, hparams)
-        self._requests.put((step, snapshot, dict(hparams), self._plain))
+        self._requests.put(("analysis", (step, snapshot, dict(hparams), self._plain)))
         self.busy = True
         _logger.debug("analysis of step %d sent to the worker", step)
         return None
 
-    def poll(self) -> Outcome | None:
-        """Return ``(step, result)`` of a finished background analysis, else None."""
-        if not self.busy:
-            return None
+    def watch(
+        self, metric: str, steps: FloatArray, values: FloatArray, settings: Mapping[str, Any]
+    ) -> bool:
+        """Send a block of ``metric`` to the worker's online tests (`MetricWatch`).
+
+        Parameters
+        ----------
+        metric : str
+            Role of the metric (its watch in the worker).
+        steps, values : numpy.ndarray
+            The block, in step order.
+        settings : mapping
+            `MonitorConfig` fields the watch reads (spike and changepoint settings).
+
+        Returns
+        -------
+        bool
+            False when running inline (the caller tests the block itself).
+        """
+        if not self.background:
+            return False
         try:
-            outcome = self._replies.get_nowait()
-        except queue.Empty:
-            return None
-        self.busy = False
-        if outcome is None:
-            _logger.warning("analysis worker exited; analysing inline from now on")
+            self._start()
+        except OSError as err:
+            _logger.warning("analysis worker unavailable (%s); testing inline instead", err)
+            self.background = False
+            return False
+        self._requests.put(("watch", (metric, steps, values, dict(settings))))
+        self._n_watched += 1
+        return True
+
+    def poll(self) -> Outcome | None:
+        """Take the replies that arrived; return ``(step, result)`` of a finished analysis.
+
+        The alerts of the online tests are kept for `take_alerts`.
+        """
+        while self._process is not None:
+            try:
+                reply = self._replies.get_nowait()
+            except queue.Empty:
+                break
+            self._take(reply)
+        outcome, self._ready = self._ready, None
+        return outcome
+
+    def take_alerts(self) -> list[Alert]:
+        """Return (and forget) the alerts the worker's online tests sent so far."""
+        alerts, self._alerts = self._alerts, []
+        return alerts
+
+    def wait_for_watches(self, timeout: float) -> None:
+        """Wait until the worker answered every block sent to `watch` (at most ``timeout`` s).
+
+        A finished analysis that arrives meanwhile is kept for `poll`.
+        """
+        deadline = time.monotonic() + timeout
+        while self._process is not None and self._n_watched > 0:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _logger.warning(
+                    "online tests of the last %d blocks not answered by the analysis worker "
+                    "within %.0f s; their alerts are lost",
+                    self._n_watched,
+                    timeout,
+                )
+                return
+            try:
+                reply = self._replies.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            self._take(reply)
+
+    def _take(self, reply: Reply | None) -> None:
+        if reply is None:
+            lost = f" (and the online tests of {self._n_watched} blocks)" if self._n_watched else ""
+            _logger.warning("analysis worker exited%s; analysing inline from now on", lost)
             self.close()
             self.background = False
-            return None
-        _logger.debug("analysis of step %d received", outcome[0])
-        return outcome
+            return
+        kind, payload = reply
+        if kind == "alerts":
+            self._alerts.extend(payload)
+            self._n_watched -= 1
+            return
+        self.busy = False
+        self._ready = payload
+        _logger.debug("analysis of step %d received", payload[0])
 
     def _start(self) -> subprocess.Popen[bytes]:
         if self._process is None:
@@ -217,6 +307,7 @@ class AnalysisRunner:
         """Stop the worker process (a pending analysis is dropped)."""
         process, self._process = self._process, None
         pending, self.busy = self.busy, False
+        self._n_watched = 0
         if process is not None and process.stdin is not None:
             if pending:  # neither the analysis nor the reading of its request is waited for
                 process.terminate()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from dynamics_stats.core.errors import TrainingAlertWarning
 from dynamics_stats.core.types import JSONValue, Severity
@@ -70,6 +71,29 @@ class Alert:
             "severity": self.severity,
             "message": self.message,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Alert:
+        """Rebuild an alert from `to_dict` (None as the value becomes NaN).
+
+        Raises
+        ------
+        KeyError, TypeError, ValueError
+            When ``data`` is not an alert's dictionary.
+        """
+        severity = str(data["severity"])
+        if severity not in _LEVELS:
+            raise ValueError(f"unknown alert severity {severity!r}")
+        value = data["value"]
+        return cls(
+            kind=str(data["kind"]),
+            step=int(data["step"]),
+            metric=str(data["metric"]),
+            value=math.nan if value is None else float(value),
+            statistic=str(data["statistic"]),
+            severity=severity,  # type: ignore[arg-type]
+            message=str(data["message"]),
+        )
 
 
 AlertHandler = Callable[[Alert], None]

@@ -29,8 +29,11 @@ class MonitorConfig:
     analysis_in_background : bool, default=True
         Run the full analysis in a separate worker process so training does not wait for
         it; its result is read at the next check of the buffered steps after it is ready
-        (see ``check_every_n_steps``). When False it runs in the training process, at the
-        step that asks for it.
+        (see ``check_every_n_steps``). The worker also runs the spike and changepoint
+        tests of each checked block (their alerts arrive at a later check, with their own
+        steps; ``finish`` waits for the last ones), except with ``checkpoint_before_spike``.
+        The NaN/Inf checks always run in the training process. When False everything runs
+        in the training process, the analysis at the step that asks for it.
     max_analysis_time_frac : float or None, default=0.01
         Full analyses are postponed while the time the training process has spent on them
         exceeds this fraction of the wall time since training started, so their cost stays
@@ -65,8 +68,9 @@ class MonitorConfig:
     max_check_delay_seconds : float, default=1.0
         Wall time a buffered block lasts: at each test the next block's size is set to the
         steps this long takes at the step rate of the last block, so a spike is reported
-        within about a second of training (at the next step when a step takes longer)
-        without reading the clock at every step. When the steps suddenly slow down by a
+        within about a second of training (at the next step when a step takes longer;
+        later when the tests run in the busy worker) without reading the clock at every
+        step. When the steps suddenly slow down by a
         factor k, one block lasts up to k times longer.
     check_loss_every_step : bool or None, default=None
         Read the training loss at every step, so a NaN/Inf loss is found at its own step.

@@ -6,8 +6,11 @@ and apply the `MonitorActions` it returns (stop, save a checkpoint, log probabil
 Per step the monitor only checks the values for NaN/Inf and buffers them (or, with
 `TrainingMonitor.buffer_loss`, buffers the loss unread, e.g. a tensor, read with its block);
 about every ``max_check_delay_seconds`` (at most ``check_every_n_steps`` steps) the buffered
-block goes through the spike and changepoint tests and into the history in a few array
-operations, which keeps the cost to a few microseconds per step. The block size is set at
+block is checked for NaN/Inf and goes into the history in a few array operations, and
+through the spike and changepoint tests: in the analysis worker process when the analysis
+runs in the background (their alerts arrive at a later check, with their own steps), in
+the training process otherwise or with ``checkpoint_before_spike``. That keeps the cost
+to a few microseconds per step. The block size is set at
 each check from the step rate of the last block, so the clock is not read at every step. A
 non-finite value read as a number is handled at its own step, and so is a due full analysis
 (with `TrainingMonitor.buffer_loss`, at the next block check).
@@ -72,6 +75,9 @@ class MonitorActions:
 _NOTHING = MonitorActions()
 _STATE_VERSION = 1  # of `TrainingMonitor.state_dict`
 _WATCHED = ("train_loss", "grad_norm")
+# the MonitorConfig fields a MetricWatch reads (sent to the worker's watches)
+_WATCH_FIELDS = ("spike_z", "spike_min_factor", "changepoint_hazard", "changepoint_block")
+_WATCH_REPLY_TIMEOUT = 10.0  # seconds `finish` waits for the worker's last online tests
 
 
 ValuesToArray = Callable[[list[Any]], FloatArray]
@@ -139,6 +145,7 @@ class TrainingMonitor:
         self.hparams: dict[str, HParamValue] = {}
         self.runner = AnalysisRunner(config.analysis, background=config.analysis_in_background)
         self.watches = {role: MetricWatch(role, config) for role in _WATCHED}
+        self._watch_settings = {name: getattr(config, name) for name in _WATCH_FIELDS}
         self.last_result: AgentResult | None = None
         self.last_step = 0
         self.n_analyses = 0  # full analyses whose result arrived
@@ -276,6 +283,8 @@ class TrainingMonitor:
             None when the history cannot be analysed (e.g. no loss was seen).
         """
         self._check_buffered()  # no analysis here: the final one follows
+        self.runner.wait_for_watches(_WATCH_REPLY_TIMEOUT)
+        self._emit_worker_alerts()
         self.runner.close()
         self.runner.background = False
         outcome = self.runner.submit(self.last_step, self.history.snapshot(), self.hparams)
@@ -345,7 +354,7 @@ class TrainingMonitor:
             watch = self.watches.get(name)
             if watch is None:
                 continue
-            for alert in self._check_block(watch, steps, values):
+            for alert in self._check_block(name, watch, steps, values):
                 self._emit(alert)
                 stop |= alert.kind == "divergence" and self.stop_on_divergence is not None
                 checkpoint |= alert.statistic == "z_score" and self.checkpoint_before_spike
@@ -368,9 +377,20 @@ class TrainingMonitor:
             room = min(room, int(n_done * self.config.max_check_delay_seconds / elapsed))
         self._room = self._room_given = max(room, 1)
 
-    @staticmethod
-    def _check_block(watch: MetricWatch, steps: FloatArray, values: FloatArray) -> list[Alert]:
-        alerts = watch.update_many(steps, values)
+    def _check_block(
+        self, name: str, watch: MetricWatch, steps: FloatArray, values: FloatArray
+    ) -> list[Alert]:
+        """Check a block for NaN/Inf; run its online tests here or send them to the worker.
+
+        Returns
+        -------
+        list of Alert
+            A divergence first, then the spikes and rises found here, in step order.
+        """
+        alerts = []
+        in_worker = not self.checkpoint_before_spike  # a spike must be seen at its step
+        if not (in_worker and self.runner.watch(name, steps, values, self._watch_settings)):
+            alerts = watch.update_many(steps, values)
         non_finite = np.flatnonzero(~np.isfinite(values))
         if non_finite.size:
             first = int(non_finite[0])
@@ -379,11 +399,17 @@ class TrainingMonitor:
                 alerts.insert(0, divergence)
         return alerts
 
+    def _emit_worker_alerts(self) -> None:
+        """Pass on the alerts of the online tests that came back from the worker."""
+        for alert in self.runner.take_alerts():
+            self._emit(alert)
+
     def _analysis(self, step: int, *, due: bool) -> MonitorActions:
         """Collect a finished analysis; start one when due and within the time budget."""
         started = time.perf_counter()
         # a finished background analysis is collected, and the next one sent at the same check
-        outcome = self.runner.poll() if self.runner.busy else None
+        outcome = self.runner.poll()
+        self._emit_worker_alerts()
         if due and not self.runner.busy and self._within_budget():
             every = self.config.analysis_every_n_steps  # due again at the next multiple
             self._next_analysis_step = (step // every + 1) * every

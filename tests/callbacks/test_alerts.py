@@ -59,5 +59,16 @@ def test_alert_to_dict_is_strict_json() -> None:
     assert json.loads(json.dumps(data, allow_nan=False))["kind"] == "loss_spikes"
 
 
+def test_an_alert_comes_back_from_its_dict() -> None:
+    alert = make_alert()
+    assert Alert.from_dict(json.loads(json.dumps(alert.to_dict()))) == alert
+    back = Alert.from_dict(make_alert(value=math.inf).to_dict())
+    assert math.isnan(back.value)
+    with pytest.raises(ValueError, match="severity"):
+        Alert.from_dict({**alert.to_dict(), "severity": "loud"})
+    with pytest.raises(KeyError):
+        Alert.from_dict({"kind": "loss_spikes"})
+
+
 def test_the_warning_class_belongs_to_the_package_hierarchy() -> None:
     assert issubclass(TrainingAlertWarning, DynamicsStatsWarning)

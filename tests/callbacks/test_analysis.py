@@ -18,7 +18,13 @@ from dynamics_stats.callbacks._analysis import (
     analyze_history,
     plain_config,
 )
-from dynamics_stats.callbacks._protocol import read_request, write_request
+from dynamics_stats.callbacks._protocol import (
+    AnalysisRequest,
+    WatchRequest,
+    read_request,
+    write_request,
+    write_watch_request,
+)
 from dynamics_stats.callbacks.history import Snapshot, snapshot_to_frame
 from dynamics_stats.core.analysis_config import AnalysisConfig, PolicyConfig
 
@@ -36,9 +42,31 @@ def test_protocol_round_trip_keeps_every_value_and_nan() -> None:
     stream = io.BytesIO()
     write_request(stream, 42, snapshot, {"max_grad_norm": 1.0}, {"min_probability": 0.4})
     stream.seek(0)
-    step, back, hparams, config = read_request(stream)  # type: ignore[misc]
-    assert (step, hparams, config) == (42, {"max_grad_norm": 1.0}, {"min_probability": 0.4})
-    pd.testing.assert_frame_equal(back, snapshot_to_frame(snapshot))
+    request = read_request(stream)
+    assert isinstance(request, AnalysisRequest)
+    assert (request.step, request.hparams, request.config) == (
+        42,
+        {"max_grad_norm": 1.0},
+        {"min_probability": 0.4},
+    )
+    pd.testing.assert_frame_equal(request.frame, snapshot_to_frame(snapshot))
+    assert read_request(stream) is None
+
+
+def test_watch_requests_and_analysis_requests_share_the_stream() -> None:
+    stream = io.BytesIO()
+    steps, values = np.arange(5.0), np.array([1.0, np.nan, np.inf, 2.0, -3.0])
+    write_watch_request(stream, "grad_norm", steps, values, {"spike_z": 5.0})
+    write_request(stream, 9, history_snapshot(), {}, {})
+    write_watch_request(stream, "train_loss", steps[:0], values[:0], {})
+    stream.seek(0)
+    first, second, third = (read_request(stream) for _ in range(3))
+    assert isinstance(first, WatchRequest) and isinstance(third, WatchRequest)
+    assert (first.metric, first.settings) == ("grad_norm", {"spike_z": 5.0})
+    np.testing.assert_array_equal(first.steps, steps)
+    np.testing.assert_array_equal(first.values, values)
+    assert isinstance(second, AnalysisRequest) and second.step == 9
+    assert third.metric == "train_loss" and third.values.size == 0
     assert read_request(stream) is None
 
 
@@ -87,11 +115,18 @@ def test_background_runner_gives_the_same_result_as_inline() -> None:
 
 
 def test_an_unreadable_reply_is_skipped_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    # each still answers its request, so the runner neither stays busy nor keeps waiting
     replies: queue.Queue[Any] = queue.Queue()
-    good = json.dumps({"step": 7, "result": None}).encode() + b"\n"
-    _read_replies(io.BytesIO(b"{not json\n" + good), replies)
-    assert [replies.get_nowait() for _ in range(3)] == [(-1, None), (7, None), None]
-    assert "unreadable reply" in caplog.text
+    good = json.dumps({"kind": "result", "step": 7, "result": None}).encode() + b"\n"
+    lines = b'{"kind": "result", "step": 5, "res\n' + b'{"kind": "alerts", [\n' + good
+    _read_replies(io.BytesIO(lines), replies)
+    assert [replies.get_nowait() for _ in range(4)] == [
+        ("result", (-1, None)),
+        ("alerts", []),
+        ("result", (7, None)),
+        None,
+    ]
+    assert caplog.text.count("unreadable reply") == 2
 
 
 def test_closing_with_an_analysis_pending_does_not_wait_for_it() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import warnings
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 
 import dynamics_stats.report
 from dynamics_stats.callbacks import Alert, MonitorConfig, TrainingMonitor
+from dynamics_stats.callbacks.alerts import LOGGER_NAME
 from dynamics_stats.callbacks.monitor import REPORT_JSON, REPORT_TEXT
 from dynamics_stats.core.agent_result import AgentResult
 from dynamics_stats.core.errors import ConfigError, TrainingAlertWarning
@@ -184,9 +186,17 @@ class _QuickRunner:
         self.sent.append(step)
         self.busy = True
 
-    def poll(self) -> tuple[int, None]:
+    def poll(self) -> tuple[int, None] | None:
+        if not self.busy:
+            return None
         self.busy = False
         return self.sent[-1], None
+
+    def watch(self, *args: object) -> bool:
+        return False  # the monitor tests the block itself
+
+    def take_alerts(self) -> list[Alert]:
+        return []
 
     def close(self) -> None:
         self.busy = False
@@ -222,28 +232,67 @@ def test_the_time_budget_postpones_full_analyses(rng: np.random.Generator) -> No
     assert counts == [1, 4]
 
 
-def test_alerts_do_not_depend_on_how_often_the_buffer_is_checked(
+def test_alerts_do_not_depend_on_how_often_the_buffer_is_checked_or_where_tested(
     rng: np.random.Generator,
 ) -> None:
+    # in the background the online tests run in the worker process; `finish` waits for them
     loss, norm = healthy(rng, 1500)
     loss[700:702] *= 30
     norm[1000:] *= 4
     found = []
-    for every in (1, 128):
-        config = MonitorConfig(
-            analysis_every_n_steps=10**6, check_every_n_steps=every, max_check_delay_seconds=1e9
-        )
-        monitor = TrainingMonitor(config)
-        feed(monitor, loss, norm)
-        found.append(sorted((a.kind, a.metric, a.step) for a in monitor.alerts))
+    for background in (False, True):
+        for every in (1, 128):
+            config = MonitorConfig(
+                analysis_every_n_steps=10**6,
+                check_every_n_steps=every,
+                max_check_delay_seconds=1e9,
+                analysis_in_background=background,
+            )
+            monitor = TrainingMonitor(config)
+            feed(monitor, loss, norm)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", TrainingAlertWarning)
+                monitor.finish(None)
+            found.append(sorted((a.kind, a.metric, a.step) for a in monitor.alerts))
     assert ("loss_spikes", "train_loss", 701) in found[0]
-    assert found[0] == found[1]
+    assert ("changepoint", "grad_norm") in {alert[:2] for alert in found[0]}
+    assert found[0] == found[1] == found[2] == found[3]
+
+
+def test_online_tests_go_on_in_the_training_process_when_the_worker_dies(
+    rng: np.random.Generator, caplog: pytest.LogCaptureFixture
+) -> None:
+    loss, norm = healthy(rng, 1200)
+    loss[1000] *= 30  # long after the worker is gone: the tests there start afresh
+    config = MonitorConfig(
+        analysis_every_n_steps=10**6, check_every_n_steps=50, max_check_delay_seconds=1e9
+    )
+    monitor = TrainingMonitor(config)
+    feed(monitor, loss[:300], norm[:300])
+    monitor.runner.wait_for_watches(60)
+    assert monitor.runner.background
+    process = monitor.runner._process
+    assert process is not None
+    process.kill()
+    process.wait()
+    with caplog.at_level(logging.WARNING, logger=LOGGER_NAME), warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingAlertWarning)
+        for step in range(301, 1201):
+            x, g = float(loss[step - 1]), float(norm[step - 1])
+            monitor.observe_step(step, loss=x, grad_norm=g, learning_rate=0.1)
+    assert "analysis worker exited" in caplog.text
+    assert not monitor.runner.background
+    spikes = [(a.kind, a.step) for a in monitor.alerts if a.statistic == "z_score"]
+    assert spikes == [("loss_spikes", 1001)]
+    monitor.close()
 
 
 def test_a_slow_step_has_its_buffer_checked_at_once(rng: np.random.Generator) -> None:
     loss, norm = healthy(rng, 100)
     loss[80] *= 30
-    config = MonitorConfig(analysis_every_n_steps=10**6, max_check_delay_seconds=0.0)
+    config = MonitorConfig(
+        analysis_every_n_steps=10**6, max_check_delay_seconds=0.0, analysis_in_background=False
+    )
     monitor = TrainingMonitor(config)
     feed(monitor, loss[:81], norm[:81])
     assert [a.step for a in monitor.alerts if a.kind == "loss_spikes"] == [81]
@@ -306,7 +355,9 @@ def test_the_loss_only_entries_give_what_observe_step_gives(
 def test_a_nan_loss_is_checked_at_its_step_unless_buffered(rng: np.random.Generator) -> None:
     loss, _ = healthy(rng, 50)
     loss[30] = math.nan
-    config = MonitorConfig(analysis_every_n_steps=10**6, max_check_delay_seconds=1e9)
+    config = MonitorConfig(
+        analysis_every_n_steps=10**6, max_check_delay_seconds=1e9, analysis_in_background=False
+    )
     read, buffered = TrainingMonitor(config), TrainingMonitor(config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", TrainingAlertWarning)
@@ -327,7 +378,10 @@ def test_buffered_losses_go_through_the_given_converter(rng: np.random.Generator
         return np.array([float(str(value)) for value in values])
 
     config = MonitorConfig(
-        analysis_every_n_steps=10**6, check_every_n_steps=32, max_check_delay_seconds=1e9
+        analysis_every_n_steps=10**6,
+        check_every_n_steps=32,
+        max_check_delay_seconds=1e9,
+        analysis_in_background=False,
     )
     monitor = TrainingMonitor(config, loss_to_array=convert)
     for step in range(1, 101):
@@ -357,7 +411,9 @@ def test_a_block_lasts_about_the_check_delay_at_the_last_step_rate(
         sizes.append(len(values))
         return np.array(values, dtype=float)
 
-    config = MonitorConfig(analysis_every_n_steps=10**6, max_check_delay_seconds=1.0)
+    config = MonitorConfig(
+        analysis_every_n_steps=10**6, max_check_delay_seconds=1.0, analysis_in_background=False
+    )
     monitor = TrainingMonitor(config, loss_to_array=convert)
     for step in range(1, 1001):
         clock.now += 0.01 if step <= 500 else 0.1  # the steps slow down tenfold at 500
