@@ -133,6 +133,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._tap: Any = None  # the post-hook's handle while it is registered
         self._tap_verified = False  # it read the loss Lightning reported, at a checked step
         self._tapping = False  # the current free steps go through the post-hook
+        self._stretch_tapped = False  # the free steps granted last went through it
         self._tapped: tuple[int, Any] | None = None  # (step, loss) it read at a checked step
         self._batch_end_done = False  # the post-hook recorded this batch: nothing to do
         self.checkpoints: list[Path] = []
@@ -319,22 +320,26 @@ class LightningMonitor(MonitorHost, pl.Callback):
     def _grant_free_steps(self) -> None:
         """Let the coming batches only buffer their loss, while nothing else is due.
 
-        That is until the monitor's next block check and the next gradient norm, and only
-        when the step is read from Lightning's counter, the loss is not read every step and
-        no decision is shared with other processes (that takes a collective every step).
+        That is until the monitor's next block check, and only when the step is read from
+        Lightning's counter, the loss is not read every step and no decision is shared with
+        other processes (that takes a collective every step). Through the optimizer step
+        post-hook the free steps include the gradient-norm steps (`_after_optimizer_step`);
+        through ``on_train_batch_end`` they end before the next one.
         """
         if (
-            self._norm_due
-            or self._reads_loss_every_step
+            self._reads_loss_every_step
             or self._syncs_decisions
             or self._logged_grad_key is not None
             or self._step_tracker is None
+            or (self._norm_due and not self._tap_verified)
         ):
             return
         self._free_steps, self._free_losses, n_free = self.monitor.loss_buffer()
-        n_free = min(n_free, self.grad_norm_schedule.steps_before_due())
+        if not self._tap_verified:  # free steps end before the next norm step
+            n_free = min(n_free, self.grad_norm_schedule.steps_before_due())
         self._n_free = self._n_granted = n_free
-        if n_free and self._tap_verified:
+        self._stretch_tapped = bool(n_free) and self._tap_verified
+        if self._stretch_tapped:
             self._tapping = True
             self.on_train_batch_end = None  # type: ignore[assignment]
 
@@ -345,16 +350,20 @@ class LightningMonitor(MonitorHost, pl.Callback):
         n_taken = self._n_granted - self._n_free
         if n_taken:
             self.monitor.note_buffered(n_taken)
-            self.grad_norm_schedule.skip(n_taken)
+            if not self._stretch_tapped:  # the post-hook asked the schedule at each step
+                self.grad_norm_schedule.skip(n_taken)
         self._n_free = self._n_granted = 0
+        self._stretch_tapped = False
 
     def _after_optimizer_step(self, optimizer: Any, args: Any, kwargs: dict[str, Any]) -> None:
         """Torch optimizer step post-hook: read the step's loss from Lightning's closure.
 
         At a free step while tapping, the step and the loss go into the monitor's buffer
-        here (Lightning does not call ``on_train_batch_end``, which is unset); at the last
-        one ``on_train_batch_end`` is set again and skips this batch. At any other step the
-        pair is kept for `_verify_tap`.
+        here (Lightning does not call ``on_train_batch_end``, which is unset), with the
+        gradient norm and the learning rate when the norm was computed at this step (read
+        with the block, like the loss), and the norm schedule is asked about the next
+        step; at the last free step ``on_train_batch_end`` is set again and skips this
+        batch. At any other step the pair is kept for `_verify_tap`.
         """
         loss = closure_loss(kwargs)
         step = self._step_tracker.completed + 1  # Lightning counts the step after this
@@ -366,6 +375,12 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._n_free -= 1
         self._free_steps.append(step)
         self._free_losses.append(loss)
+        if self._grad_norm is not None:
+            lr = None if self._param_group is None else self._param_group.get("lr")
+            self.monitor.buffer_norm(step, self._grad_norm, None if lr is None else float(lr))
+            self._grad_norm = None
+        if not self._norm_due and self.grad_norm_schedule.due():
+            self._schedule_norm(True)
         if not self._n_free:
             self._stop_tapping()
             self._batch_end_done = True

@@ -245,8 +245,8 @@ class TrainingMonitor:
 
         For a host's per-step fast path: it may append up to ``n_free`` (step, loss) pairs
         to the two lists itself, steps in order, which is what as many `buffer_loss` calls
-        would do (none of them would be due for a check); it then reports them with
-        `note_buffered` before any other call.
+        would do (none of them would be due for a check), and give their gradient norms to
+        `buffer_norm`; it then reports them with `note_buffered` before any other call.
 
         Returns
         -------
@@ -254,6 +254,20 @@ class TrainingMonitor:
             The step list, the loss list and ``n_free`` (0 or more).
         """
         return self._loss_steps, self._loss_values, max(self._room - 1, 0)
+
+    def buffer_norm(self, step: int, grad_norm: float, learning_rate: float | None) -> None:
+        """Buffer the gradient norm (and the LR) of a step a host appended itself.
+
+        For a host's per-step fast path (`loss_buffer`): the values are checked with the
+        next block, a NaN/Inf norm included (like a loss given to `buffer_loss`); the
+        step is counted by `note_buffered` with its loss.
+        """
+        pending = self._pending
+        pending["grad_norm"].steps.append(step)
+        pending["grad_norm"].values.append(grad_norm)
+        if learning_rate is not None:
+            pending["learning_rate"].steps.append(step)
+            pending["learning_rate"].values.append(learning_rate)
 
     def note_buffered(self, n_steps: int) -> None:
         """Count ``n_steps`` losses a host appended to the `loss_buffer` lists itself."""

@@ -287,6 +287,33 @@ def test_online_tests_go_on_in_the_training_process_when_the_worker_dies(
     monitor.close()
 
 
+def test_a_nan_norm_a_host_buffered_is_found_at_the_next_block_with_its_step(
+    rng: np.random.Generator,
+) -> None:
+    loss, _ = healthy(rng, 64)
+    config = MonitorConfig(
+        analysis_every_n_steps=10**6,
+        check_every_n_steps=32,
+        max_check_delay_seconds=1e9,
+        analysis_in_background=False,
+    )
+    monitor = TrainingMonitor(config)
+    monitor.buffer_loss(1, float(loss[0]))  # checked alone; then room for 32 steps
+    steps, losses, n_free = monitor.loss_buffer()
+    for step in range(2, 2 + n_free):
+        steps.append(step)
+        losses.append(float(loss[step - 1]))
+        if step % 10 == 0:
+            monitor.buffer_norm(step, math.nan if step == 20 else 1.0, 0.1)
+    monitor.note_buffered(n_free)
+    assert monitor.alerts == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrainingAlertWarning)
+        monitor.buffer_loss(2 + n_free, float(loss[n_free + 1]))  # the block check
+    assert [(a.kind, a.metric, a.step) for a in monitor.alerts] == [("divergence", "grad_norm", 20)]
+    assert monitor.history.metrics["learning_rate"].steps.tolist() == [10, 20, 30]
+
+
 def test_a_slow_step_has_its_buffer_checked_at_once(rng: np.random.Generator) -> None:
     loss, norm = healthy(rng, 100)
     loss[80] *= 30
