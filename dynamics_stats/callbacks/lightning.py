@@ -65,10 +65,11 @@ class LightningMonitor(MonitorHost, pl.Callback):
     which avoids a device synchronisation per step; a NaN/Inf loss is then reported at
     the next block check, with its own step (a due full analysis also waits for it). At a
     step where nothing else is due (no gradient norm, no block check) the hook only appends
-    the step and the loss tensor to the monitor's buffer; in automatic optimization (one
-    optimizer, no gradient accumulation) that is done by a torch optimizer step post-hook
-    instead, and Lightning does not call ``on_train_batch_end`` at those steps at all
-    (`dynamics_stats.callbacks._closure_tap`). With ``stop_on_divergence`` or
+    the step and the loss tensor to the monitor's buffer. In automatic optimization (one
+    optimizer, no gradient accumulation) a torch optimizer step post-hook does that
+    instead, at the gradient-norm steps too (the norm and the LR buffered with the block),
+    and Lightning does not call ``on_train_batch_end`` between block checks and
+    validations (`dynamics_stats.callbacks._closure_tap`). With ``stop_on_divergence`` or
     ``checkpoint_before_spike`` (or ``MonitorConfig(check_loss_every_step=True)``) the
     loss is read at every step, so the intervention comes at the step.
 
