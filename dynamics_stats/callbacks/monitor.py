@@ -9,11 +9,11 @@ about every ``max_check_delay_seconds`` (at most ``check_every_n_steps`` steps) 
 block is checked for NaN/Inf and goes into the history in a few array operations, and
 through the spike and changepoint tests: in the analysis worker process when the analysis
 runs in the background (their alerts arrive at a later check, with their own steps), in
-the training process otherwise or with ``checkpoint_before_spike``. That keeps the cost
-to a few microseconds per step. The block size is set at
-each check from the step rate of the last block, so the clock is not read at every step. A
-non-finite value read as a number is handled at its own step, and so is a due full analysis
-(with `TrainingMonitor.buffer_loss`, at the next block check).
+the training process otherwise or with ``checkpoint_before_spike``. That keeps the cost to
+a few microseconds per step. The block size is set at each check from the step rate of the
+last block, so the clock is not read at every step. A non-finite value read as a number is
+handled at its own step, and so is a due full analysis (with `TrainingMonitor.buffer_loss`,
+at the next block check).
 """
 
 from __future__ import annotations
