@@ -392,17 +392,23 @@ def test_most_steps_only_append_to_the_buffer_and_every_loss_is_kept(
     assert monitor.monitor.history.metrics["grad_norm"].steps.tolist() == list(range(1, 301, 16))
 
 
-def test_lightning_calls_the_norm_hook_only_at_the_steps_that_compute_it(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def count_hook_calls(monkeypatch: pytest.MonkeyPatch, name: str) -> list[int]:
+    """Record ``trainer.global_step`` at each call of LightningMonitor's hook ``name``."""
     calls: list[int] = []
-    hook = LightningMonitor.on_before_optimizer_step
+    hook = getattr(LightningMonitor, name)
 
     def counted(self: LightningMonitor, trainer: pl.Trainer, *args: Any) -> None:
         calls.append(trainer.global_step)
         hook(self, trainer, *args)
 
-    monkeypatch.setattr(LightningMonitor, "on_before_optimizer_step", counted)
+    monkeypatch.setattr(LightningMonitor, name, counted)
+    return calls
+
+
+def test_lightning_calls_the_norm_hook_only_at_the_steps_that_compute_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = count_hook_calls(monkeypatch, "on_before_optimizer_step")
     monitor = LightningMonitor(replace(INLINE, grad_norm_every=5))
     train(tmp_path, lr=0.1, monitor=monitor, max_steps=60)
     every_step = list(range(60))  # global_step before each update
@@ -463,23 +469,11 @@ class BatchEndCounter(pl.Callback):
         self.tapped.append(self.monitor._tap is not None)
 
 
-def count_batch_end_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    calls: list[int] = []
-    hook = LightningMonitor.on_train_batch_end
-
-    def counted(self: LightningMonitor, trainer: pl.Trainer, *args: Any) -> None:
-        calls.append(trainer.global_step)
-        hook(self, trainer, *args)
-
-    monkeypatch.setattr(LightningMonitor, "on_train_batch_end", counted)
-    return calls
-
-
 @pytest.mark.skipif(not _lightning_skips_unset_hooks(), reason="Lightning calls unset hooks")
 def test_free_steps_are_read_by_the_optimizer_step_hook_not_the_batch_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = count_batch_end_calls(monkeypatch)
+    calls = count_hook_calls(monkeypatch, "on_train_batch_end")
     recorder = StepRecorder()
     monitor = LightningMonitor(replace(INLINE, grad_norm_every=16))
     trainer = train(tmp_path, lr=0.1, monitor=monitor, extra_callbacks=(recorder,))
@@ -521,7 +515,7 @@ def test_a_step_hook_that_misreads_the_loss_is_dropped_and_every_loss_kept(
 ) -> None:
     # a Lightning whose closure no longer holds the loss where the hook looks for it
     monkeypatch.setattr("dynamics_stats.callbacks.lightning.closure_loss", misread)
-    calls = count_batch_end_calls(monkeypatch)
+    calls = count_hook_calls(monkeypatch, "on_train_batch_end")
     recorder = StepRecorder()
     monitor = LightningMonitor(replace(INLINE, grad_norm_every=16))
     counter = BatchEndCounter(monitor)
