@@ -280,8 +280,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
             self._free_losses.append(loss)
             return
         self._settle_free_steps()
-        tracker = self._step_tracker
-        step = trainer.global_step if tracker is None else tracker.completed
+        step = self._checked_step(trainer)
         if self._tap is not None:
             self._verify_tap(step, loss)
         short = self._grad_norm is None and self._logged_grad_key is None
@@ -298,6 +297,18 @@ class LightningMonitor(MonitorHost, pl.Callback):
             self._apply(trainer, actions)
         if step > 1:
             self._grant_free_steps()
+
+    def _checked_step(self, trainer: pl.Trainer) -> int:
+        """Lightning's step, from its counter while that agrees with ``trainer.global_step``.
+
+        Checked at every step that reaches `on_train_batch_end`'s full path; on a mismatch
+        the counter (and the post-hook, which reads it) is dropped for the rest of the fit.
+        """
+        step = trainer.global_step
+        if self._step_tracker is not None and self._step_tracker.completed != step:
+            self._step_tracker = None  # Lightning's counters changed: use the public step
+            self._detach_tap()
+        return step
 
     def _set_role(self, *, monitors: bool) -> None:
         """Monitor (global rank zero), or only join the decisions of the monitoring process.
@@ -408,9 +419,6 @@ class LightningMonitor(MonitorHost, pl.Callback):
 
     def _observe_with_grad_norm(self, trainer: pl.Trainer, step: int, loss: Any) -> MonitorActions:
         """Run the per-step checks at a step with a gradient norm (computed or logged)."""
-        if self._step_tracker is not None and step != trainer.global_step:
-            self._step_tracker = None  # Lightning's counters changed: use the public step
-            step = trainer.global_step
         if step <= 1:
             self._logged_grad_key = _grad_norm_key(trainer.callback_metrics)
         if self._logged_grad_key is not None:

@@ -546,3 +546,42 @@ def test_the_step_hook_records_what_the_batch_end_hook_records(tmp_path: Path) -
     for name, (steps, values) in untapped.items():
         np.testing.assert_array_equal(tapped[name][0], steps)
         np.testing.assert_allclose(tapped[name][1], values, rtol=1e-6)
+
+
+class ShiftedCounter:
+    """Stands in for Lightning's step counter after a change of Lightning's internals."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+
+    @property
+    def completed(self) -> int:
+        return self.real.completed + 1000
+
+
+class CounterChanger(pl.Callback):
+    """Replaces the monitor's step counter at one step."""
+
+    def __init__(self, monitor: LightningMonitor, at_step: int) -> None:
+        self.monitor, self.at_step = monitor, at_step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, *args: Any) -> None:
+        if trainer.global_step == self.at_step:
+            self.monitor._step_tracker = ShiftedCounter(self.monitor._step_tracker)
+
+
+def test_a_step_counter_that_stops_agreeing_is_dropped_with_the_step_hook(
+    tmp_path: Path,
+) -> None:
+    recorder = StepRecorder()
+    monitor = LightningMonitor(replace(INLINE, grad_norm_every=16))
+    counter = BatchEndCounter(monitor)
+    changer = CounterChanger(monitor, at_step=40)
+    train(tmp_path, lr=0.1, monitor=monitor, extra_callbacks=(recorder, counter, changer))
+    steps, _ = loss_history(monitor)
+    assert monitor._step_tracker is None
+    # the steps read through the wrong counter until the next checked step (the
+    # validation at step 50) are off; from there on every step is Lightning's again
+    assert steps[:40] == list(range(1, 41))
+    assert steps[-250:] == list(range(51, 301))
+    assert any(counter.tapped[:40]) and not any(counter.tapped[50:])
