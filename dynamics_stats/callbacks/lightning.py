@@ -299,10 +299,11 @@ class LightningMonitor(MonitorHost, pl.Callback):
             self._grant_free_steps()
 
     def _checked_step(self, trainer: pl.Trainer) -> int:
-        """Lightning's step, from its counter while that agrees with ``trainer.global_step``.
+        """Return ``trainer.global_step``, and check Lightning's counter against it.
 
-        Checked at every step that reaches `on_train_batch_end`'s full path; on a mismatch
-        the counter (and the post-hook, which reads it) is dropped for the rest of the fit.
+        The fast paths read the counter directly; it is checked at every step that reaches
+        `on_train_batch_end`'s full path, and on a mismatch the counter (and the post-hook,
+        which reads it) is dropped for the rest of the fit.
         """
         step = trainer.global_step
         if self._step_tracker is not None and self._step_tracker.completed != step:
@@ -548,7 +549,7 @@ def _optimizer_step_tracker(trainer: pl.Trainer) -> Any:
 
     ``trainer.global_step`` goes through four properties; the counter is one attribute
     (``.completed``). It is used only while it agrees with ``global_step`` (checked here
-    and at every step with a gradient norm).
+    and at every step that reaches ``on_train_batch_end``'s full path).
     """
     try:
         loop = trainer.fit_loop.epoch_loop
