@@ -378,7 +378,10 @@ class LightningMonitor(MonitorHost, pl.Callback):
         step; at the last free step ``on_train_batch_end`` is set again and skips this
         batch. At any other step the pair is kept for `_verify_tap`.
         """
-        loss = closure_loss(kwargs)
+        try:  # Lightning's layout, read without a call: partial(wrapper, ..., Closure)
+            loss = kwargs["closure"].args[-1]._result.loss
+        except (KeyError, AttributeError, IndexError, TypeError):  # another layout
+            loss = closure_loss(kwargs)
         step = self._step_tracker.completed + 1  # Lightning counts the step after this
         if not self._tapping or loss is None:  # no loss: on_train_batch_end handles it
             self._tapped = (step, loss)

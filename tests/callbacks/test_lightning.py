@@ -16,6 +16,8 @@ pytest.importorskip("lightning")
 torch = pytest.importorskip("torch")
 
 import lightning.pytorch as pl  # noqa: E402
+from lightning.pytorch.loops.optimization.automatic import ClosureResult  # noqa: E402
+from lightning.pytorch.plugins.precision import Precision  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 from dynamics_stats.callbacks import (  # noqa: E402
@@ -507,14 +509,33 @@ def test_no_step_hook_when_optimizer_steps_are_not_batches(
     assert counter.tapped and not any(counter.tapped)
 
 
+def _hand_over_a_plain_function(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Lightning whose precision plugin gives the optimizer a closure with no result."""
+
+    def optimizer_step(
+        self: Precision, optimizer: Any, model: Any, closure: Any, **kwargs: Any
+    ) -> Any:
+        return optimizer.step(closure=lambda: self._wrap_closure(model, optimizer, closure),
+                              **kwargs)  # fmt: skip
+
+    monkeypatch.setattr(Precision, "optimizer_step", optimizer_step)
+
+
+def _report_a_copy_of_the_loss(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Lightning that hands ``on_train_batch_end`` a copy of the closure's loss."""
+    monkeypatch.setattr(
+        ClosureResult, "asdict", lambda self: {"loss": self.loss.clone(), **self.extra}
+    )
+
+
 @pytest.mark.parametrize(
-    "misread", [lambda kwargs: None, lambda kwargs: torch.tensor(1.0)], ids=["none", "other"]
+    "change", [_hand_over_a_plain_function, _report_a_copy_of_the_loss], ids=["none", "other"]
 )
 def test_a_step_hook_that_misreads_the_loss_is_dropped_and_every_loss_kept(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, misread: Any
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: Any
 ) -> None:
     # a Lightning whose closure no longer holds the loss where the hook looks for it
-    monkeypatch.setattr("dynamics_stats.callbacks.lightning.closure_loss", misread)
+    change(monkeypatch)
     calls = count_hook_calls(monkeypatch, "on_train_batch_end")
     recorder = StepRecorder()
     monitor = LightningMonitor(replace(INLINE, grad_norm_every=16))
