@@ -11,6 +11,7 @@ __all__ = ["GradNormSchedule", "total_grad_norm"]
 
 _MAX_INTERVAL = 64  # the norm is computed at least every 64 steps
 _WARMUP_STEPS = 8  # steps computed at every step while the costs are measured
+_SMOOTHING = 8  # the moving averages give the newest time a weight of 1/8
 
 
 def total_grad_norm(parameters: Iterable[Any]) -> float | None:
@@ -53,7 +54,8 @@ class GradNormSchedule:
     every : int or None, default=None
         A fixed interval in steps; None chooses it from measured times.
     cost_frac : float, default=0.001
-        With ``every=None``: the largest share of the training time the norm may take.
+        With ``every=None``: the largest share of the training time the norm may take,
+        with the bookkeeping of its step when the caller times it (``started``, `charge`).
         The interval is ``ceil(norm time / (cost_frac * step time))`` (at most 64), from
         exponential moving averages of both times; 1 whenever the norm is cheap enough.
         The step time is measured between two computations, so nothing is timed at the
@@ -102,14 +104,33 @@ class GradNormSchedule:
         """Count ``n_steps`` steps (at most `steps_before_due`) without calling `due`."""
         self._countdown -= min(n_steps, self._countdown)
 
-    def compute(self, norm: Callable[[], float | None]) -> float | None:
-        """Call ``norm()`` and time it (the time sets the interval when ``every`` is None)."""
-        start = time.perf_counter()
+    def compute(
+        self, norm: Callable[[], float | None], started: float | None = None
+    ) -> float | None:
+        """Call ``norm()`` and time it (the time sets the interval when ``every`` is None).
+
+        Parameters
+        ----------
+        norm : callable
+            Computes the norm.
+        started : float, optional
+            A ``time.perf_counter()`` reading taken when the norm step's work began (the
+            hook's entry): the time from then on is charged, not only ``norm()``'s.
+        """
+        start = time.perf_counter() if started is None else started
         value = norm()
         if self.every is None:
             self._norm_seconds = _smooth(self._norm_seconds, time.perf_counter() - start)
         self.n_computed += 1
         return value
+
+    def charge(self, seconds: float) -> None:
+        """Add work the last computed norm caused later (its bookkeeping) to its cost.
+
+        The smoothed cost then is what it would be had ``compute`` timed this too.
+        """
+        if self.every is None and self.n_computed:
+            self._norm_seconds += seconds if self.n_computed == 1 else seconds / _SMOOTHING
 
     def _adapt(self) -> None:
         """Update the step time from the time since the last due step, then the interval."""
@@ -125,4 +146,4 @@ class GradNormSchedule:
 
 def _smooth(previous: float, value: float) -> float:
     """Exponential moving average (weight 1/8 on the new value), started at the first."""
-    return value if previous == 0.0 else previous + (value - previous) / 8
+    return value if previous == 0.0 else previous + (value - previous) / _SMOOTHING

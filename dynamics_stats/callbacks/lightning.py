@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import time
 import warnings
 from dataclasses import replace
 from pathlib import Path
@@ -251,10 +252,17 @@ class LightningMonitor(MonitorHost, pl.Callback):
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: Any
     ) -> None:
-        """Compute the total gradient norm before clipping, at the steps the schedule picks."""
+        """Compute the total gradient norm before clipping, at the steps the schedule picks.
+
+        The schedule times this hook from its entry, and the post-hook charges it the time
+        it spends buffering the norm, so the norm's budget covers its bookkeeping too.
+        """
+        started = time.perf_counter()
         if self._norm_due and self._logged_grad_key is None:
             parameters = self._parameters or list(pl_module.parameters())
-            self._grad_norm = self.grad_norm_schedule.compute(lambda: total_grad_norm(parameters))
+            self._grad_norm = self.grad_norm_schedule.compute(
+                lambda: total_grad_norm(parameters), started
+            )
         self._schedule_norm(False)
 
     def on_train_batch_end(
@@ -405,9 +413,7 @@ class LightningMonitor(MonitorHost, pl.Callback):
         self._free_steps.append(step)
         self._free_losses.append(loss)
         if self._grad_norm is not None:
-            lr = None if self._param_group is None else self._param_group.get("lr")
-            self.monitor.buffer_norm(step, self._grad_norm, None if lr is None else float(lr))
-            self._grad_norm = None
+            self._buffer_norm(step, self._grad_norm)
         if not self._norm_due:  # the schedule's answer is known until `_norm_wait` runs out
             if self._norm_unasked < self._norm_wait:
                 self._norm_unasked += 1
@@ -416,6 +422,14 @@ class LightningMonitor(MonitorHost, pl.Callback):
         if not self._n_free:
             self._stop_tapping()
             self._batch_end_done = True
+
+    def _buffer_norm(self, step: int, grad_norm: float) -> None:
+        """Buffer the norm computed at this step with the LR; charge the time to the norm."""
+        started = time.perf_counter()
+        lr = None if self._param_group is None else self._param_group.get("lr")
+        self.monitor.buffer_norm(step, grad_norm, None if lr is None else float(lr))
+        self._grad_norm = None
+        self.grad_norm_schedule.charge(time.perf_counter() - started)
 
     def _ask_norm_schedule(self) -> None:
         """Count the post-hook's steps not asked in the norm schedule, then ask it."""

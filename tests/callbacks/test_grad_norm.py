@@ -61,3 +61,29 @@ def test_a_costly_norm_is_spaced_out_to_its_budget() -> None:
     computed = run_schedule(schedule, norm_seconds=0.001, step_seconds=0.001)
     assert schedule.interval == 64
     assert computed <= 8 + 2  # the warm-up steps, then at most one more per 64 steps
+
+
+def test_the_bookkeeping_charged_to_a_norm_counts_in_its_budget() -> None:
+    # the norm itself is free, but each one leaves 1 ms of work at a 1 ms step
+    schedule = GradNormSchedule(cost_frac=0.002)
+    computed = 0
+    for _ in range(40):
+        if schedule.due():
+            schedule.compute(lambda: None)
+            schedule.charge(0.001)
+            computed += 1
+        time.sleep(0.001)
+    assert schedule.interval == 64
+    assert computed <= 8 + 2
+
+
+def test_the_time_since_the_hook_started_is_charged() -> None:
+    schedule = GradNormSchedule(cost_frac=0.002)
+    computed = 0
+    for _ in range(40):
+        if schedule.due():
+            schedule.compute(lambda: None, started=time.perf_counter() - 0.001)
+            computed += 1
+        time.sleep(0.001)
+    assert schedule.interval == 64
+    assert computed <= 8 + 2
