@@ -87,7 +87,8 @@ class MonitorConfig:
         costs at most ``grad_norm_cost_frac`` of the training time (every step unless the
         steps are very short). Every step with ``checkpoint_before_spike``.
     grad_norm_cost_frac : float, default=0.001
-        Share of the step time the gradient norm may cost when ``grad_norm_every`` is None.
+        Share of the step time the gradient norm may cost when ``grad_norm_every`` is None
+        (under Lightning with its hook and bookkeeping; under Hugging Face the computation).
     max_points_per_metric : int, default=4096
         Points of history kept per metric; beyond it the history is thinned by two.
     warn : bool, default=True
