@@ -27,8 +27,19 @@ def test_total_grad_norm_is_none_without_gradients_and_nan_with_a_nan() -> None:
     assert math.isnan(total_grad_norm(layer.parameters()))  # type: ignore[arg-type]
 
 
-def run_schedule(schedule: GradNormSchedule, norm_seconds: float, step_seconds: float) -> int:
-    """Steps of ``step_seconds`` (busy wait); return how many norms were computed in 40."""
+def run_schedule(
+    schedule: GradNormSchedule,
+    norm_seconds: float,
+    step_seconds: float,
+    *,
+    started_ago: float = 0.0,
+    charged_seconds: float = 0.0,
+) -> int:
+    """Steps of ``step_seconds`` (busy wait); return how many norms were computed in 40.
+
+    Each norm's step began ``started_ago`` seconds before its computation (``started``) and
+    leaves ``charged_seconds`` of bookkeeping (`GradNormSchedule.charge`).
+    """
 
     def wait(seconds: float) -> None:
         end = time.perf_counter() + seconds
@@ -38,7 +49,9 @@ def run_schedule(schedule: GradNormSchedule, norm_seconds: float, step_seconds: 
     computed = 0
     for _ in range(40):
         if schedule.due():
-            schedule.compute(lambda: wait(norm_seconds))
+            schedule.compute(lambda: wait(norm_seconds), time.perf_counter() - started_ago)
+            if charged_seconds:
+                schedule.charge(charged_seconds)
             computed += 1
         wait(step_seconds)
     return computed
@@ -66,24 +79,13 @@ def test_a_costly_norm_is_spaced_out_to_its_budget() -> None:
 def test_the_bookkeeping_charged_to_a_norm_counts_in_its_budget() -> None:
     # the norm itself is free, but each one leaves 1 ms of work at a 1 ms step
     schedule = GradNormSchedule(cost_frac=0.002)
-    computed = 0
-    for _ in range(40):
-        if schedule.due():
-            schedule.compute(lambda: None)
-            schedule.charge(0.001)
-            computed += 1
-        time.sleep(0.001)
+    computed = run_schedule(schedule, 0.0, step_seconds=0.001, charged_seconds=0.001)
     assert schedule.interval == 64
     assert computed <= 8 + 2
 
 
 def test_the_time_since_the_hook_started_is_charged() -> None:
     schedule = GradNormSchedule(cost_frac=0.002)
-    computed = 0
-    for _ in range(40):
-        if schedule.due():
-            schedule.compute(lambda: None, started=time.perf_counter() - 0.001)
-            computed += 1
-        time.sleep(0.001)
+    computed = run_schedule(schedule, 0.0, step_seconds=0.001, started_ago=0.001)
     assert schedule.interval == 64
     assert computed <= 8 + 2
