@@ -6,7 +6,9 @@ A post-hook registered with ``torch.optim.Optimizer.register_step_post_hook`` is
 from the optimizer's ``step`` for well under one. In automatic optimization Lightning
 passes the optimizer a closure (``functools.partial`` wrappers around its ``Closure``)
 that keeps the step's result, whose ``loss`` is the detached loss Lightning later hands
-to ``on_train_batch_end`` as ``outputs["loss"]``. `closure_loss` reads it from there.
+to ``on_train_batch_end`` as ``outputs["loss"]``. `closure_loss` reads it from there;
+`LightningMonitor`'s post-hook reads the usual layout (one ``partial``) inline, since a
+call costs microseconds inside a training step, and calls `closure_loss` for any other.
 
 That layout is Lightning's, not a public API: `LightningMonitor` relies on it only while
 the loss read here is the very object ``on_train_batch_end`` receives at the steps where
