@@ -53,17 +53,3 @@ def write_rank_record(out: Path, rank: int, global_step: int, monitor: Any) -> N
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / f"rank{rank}.json").write_text(json.dumps(record))
-
-
-def end_process_group() -> None:
-    """Destroy the default process group before the interpreter exits.
-
-    Left to the interpreter's exit, gloo's teardown can abort a process that trained and
-    wrote its record ("terminate called without an active exception", exit code -6), which
-    failed a two-process test once in CI while the other process was still writing its
-    report.
-    """
-    import torch.distributed as dist
-
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()

@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 
 import torch
-from _distributed import end_process_group, write_rank_record
+from _distributed import write_rank_record
 from _hf_digits import DigitsMLP, digits, training_arguments
 from transformers import Trainer
 
@@ -36,7 +36,6 @@ def main() -> None:
     trainer = Trainer(model=DigitsMLP(), args=args, train_dataset=digits(), callbacks=[monitor])
     trainer.train()
     write_rank_record(out, args.process_index, trainer.state.global_step, monitor)
-    end_process_group()
 
 
 if __name__ == "__main__":

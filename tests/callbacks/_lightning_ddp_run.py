@@ -15,7 +15,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
-from _distributed import end_process_group, write_rank_record
+from _distributed import write_rank_record
 from sklearn.datasets import load_digits
 
 from dynamics_stats.callbacks import LightningMonitor, MonitorConfig
@@ -70,7 +70,6 @@ def main() -> None:
     )
     trainer.fit(DigitsMLP(lr), loader)
     write_rank_record(out, trainer.global_rank, trainer.global_step, monitor)
-    end_process_group()
 
 
 if __name__ == "__main__":
